@@ -1,0 +1,33 @@
+"""ThermoGrid: co-simulation of a low-voltage feeder with heat pumps, EVs and PV.
+
+The public API is re-exported here; ``import thermogrid_env`` needs only numpy, pandas, scipy and
+gymnasium (cvxpy, pandapower, numba and torch are optional extras, imported where they are used).
+"""
+
+from thermogrid_env.errors import (
+    ConfigError,
+    DataError,
+    MissingExtraError,
+    OptimizationFailed,
+    PowerFlowDiverged,
+    ThermoGridError,
+)
+from thermogrid_env.network import Feeder, from_pandapower, load_feeder
+from thermogrid_env.physics.powerflow import PowerFlowResult, PowerFlowSolver, solve
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "Feeder",
+    "MissingExtraError",
+    "OptimizationFailed",
+    "PowerFlowDiverged",
+    "PowerFlowResult",
+    "PowerFlowSolver",
+    "ThermoGridError",
+    "from_pandapower",
+    "load_feeder",
+    "solve",
+]

@@ -1,0 +1,492 @@
+"""Two modelling back ends behind one small interface: cvxpy (conic) and casadi (NLP, IPOPT).
+
+Device blocks, objective terms and formulations are written once against :class:`Model`; the
+convex formulations run on :class:`CvxpyModel` (solved by Clarabel), the exact AC formulation on
+:class:`CasadiModel` (solved by IPOPT). Every expression is two-dimensional (``(T, n)``: periods
+by components; time series are ``(T, 1)``), so both back ends see the same shapes. Constants
+are numpy arrays broadcast to the expression's shape by the model, never by the caller.
+
+The nonlinear cone-like constraints are written in their natural smooth form for IPOPT
+(``x^2 + y^2 <= t^2``, ``exp(x) <= z``) and as cones for cvxpy, so one device model serves both.
+cvxpy and casadi are imported here lazily (extras ``[opf]`` and ``[nlp]``).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from thermogrid_env.errors import ConfigError, import_optional
+
+Expr = Any
+"""A back-end expression (cvxpy ``Expression`` or casadi ``SX``), always 2-D."""
+
+
+@dataclass
+class SolveInfo:
+    """What a back end reports after a solve.
+
+    Attributes:
+        status: ``"optimal"``, ``"optimal_inaccurate"``, ``"infeasible"``, ``"unbounded"`` or
+            ``"error"`` (normalised across back ends).
+        raw_status: The solver's own status string.
+        objective: Objective value as the solver saw it.
+        compile_s: Time to turn the model into solver data (cvxpy compilation, casadi NLP set-up) [s].
+        solver_s: Time inside the solver [s].
+        iterations: Solver iterations.
+        solver: Solver name.
+    """
+
+    status: str
+    raw_status: str
+    objective: float
+    compile_s: float
+    solver_s: float
+    iterations: int
+    solver: str
+
+
+@dataclass
+class _VarRecord:
+    name: str
+    shape: tuple[int, int]
+    expr: Expr
+    offset: int = 0  # casadi: position in the flat decision vector
+
+
+class Model(ABC):
+    """Interface used by device blocks, objective terms and formulations.
+
+    Attributes:
+        kind: ``"cvxpy"`` or ``"casadi"``.
+    """
+
+    kind: str = ""
+
+    def __init__(self) -> None:
+        self.vars: dict[str, _VarRecord] = {}
+        self.constraint_counts: dict[str, int] = {}
+
+    # -------------------------------------------------------------- variables and constraints
+    @abstractmethod
+    def var(self, name: str, shape: tuple[int, int], lb: Any = None, ub: Any = None) -> Expr:
+        """A new ``shape`` variable with optional element-wise bounds (``±inf`` entries are free)."""
+
+    @abstractmethod
+    def eq(self, name: str, lhs: Expr, rhs: Any) -> None:
+        """Element-wise ``lhs == rhs``."""
+
+    @abstractmethod
+    def le(self, name: str, lhs: Expr, rhs: Any) -> None:
+        """Element-wise ``lhs <= rhs``."""
+
+    @abstractmethod
+    def soc(self, name: str, t: Any, xs: Sequence[Expr]) -> None:
+        """Element-wise ``sqrt(sum_i xs[i]^2) <= t`` (all of one shape; ``t`` may be a constant)."""
+
+    @abstractmethod
+    def rsoc(self, name: str, a: Expr, b: Expr, xs: Sequence[Expr]) -> None:
+        """Element-wise ``sum_i xs[i]^2 <= a * b`` with ``a, b >= 0`` (rotated cone)."""
+
+    @abstractmethod
+    def exp_le(self, name: str, x: Expr, z: Expr) -> None:
+        """Element-wise ``exp(x) <= z``."""
+
+    @abstractmethod
+    def pow_le(self, name: str, x: Expr, p: float, z: Expr) -> None:
+        """Element-wise ``x^p <= z`` for ``x >= 0`` and ``p >= 1``."""
+
+    def bilinear_eq(self, name: str, a: Expr, b: Expr, xs: Sequence[Expr]) -> None:
+        """Element-wise ``a * b == sum_i xs[i]^2`` (nonconvex; only the NLP back end has it)."""
+        raise ConfigError(f"{type(self).__name__} cannot hold the nonconvex constraint {name!r}; use ac-nlp.")
+
+    # -------------------------------------------------------------- algebra
+    @abstractmethod
+    def mul(self, c: Any, x: Expr) -> Expr:
+        """Element-wise product of a constant (broadcast to ``x``'s shape) and an expression."""
+
+    @abstractmethod
+    def matmul(self, x: Expr, a: np.ndarray | sp.spmatrix) -> Expr:
+        """``x @ a`` with a constant (dense or sparse) matrix."""
+
+    @abstractmethod
+    def total(self, x: Expr) -> Expr:
+        """Sum of all entries (a scalar expression)."""
+
+    @abstractmethod
+    def hstack(self, xs: Sequence[Expr]) -> Expr:
+        """Horizontal concatenation."""
+
+    @abstractmethod
+    def vstack(self, xs: Sequence[Expr]) -> Expr:
+        """Vertical concatenation."""
+
+    def row_sum(self, x: Expr, n_cols: int) -> Expr:
+        """``(T, n) -> (T, 1)`` sum over components."""
+        return self.matmul(x, np.ones((n_cols, 1)))
+
+    # -------------------------------------------------------------- solve and read back
+    @abstractmethod
+    def minimize(self, objective: Expr) -> None:
+        """Set the objective."""
+
+    @abstractmethod
+    def solve(self, **options: Any) -> SolveInfo:
+        """Solve; never raises for solver failure (the status says it)."""
+
+    @abstractmethod
+    def value(self, x: Expr) -> np.ndarray:
+        """Value of an expression at the solution (2-D array, or float for scalars)."""
+
+    def set_initial(self, values: dict[str, np.ndarray]) -> int:
+        """Initial guess by variable name (ignored where the back end has no use for it).
+
+        Returns:
+            Number of variables that received a value.
+        """
+        return 0
+
+    def variable_values(self) -> dict[str, np.ndarray]:
+        """Values of all variables by name (for warm starts)."""
+        return {name: np.asarray(self.value(rec.expr)) for name, rec in self.vars.items()}
+
+    def _count(self, name: str, n: int) -> None:
+        self.constraint_counts[name] = self.constraint_counts.get(name, 0) + int(n)
+
+
+def _finite_mask(bound: Any, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+    if bound is None:
+        return None
+    arr = np.broadcast_to(np.asarray(bound, dtype=np.float64), shape)
+    mask = np.isfinite(arr)
+    if not mask.any():
+        return None
+    return arr, mask
+
+
+# ================================================================================= cvxpy
+
+
+class CvxpyModel(Model):
+    """cvxpy back end: vectorised constraints, solved with Clarabel (fallback SCS)."""
+
+    kind = "cvxpy"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cp = import_optional("cvxpy", "opf")
+        self.constraints: list[Any] = []
+        self.names: list[str] = []
+        self.problem: Any = None
+        self._objective: Any = None
+
+    def _add(self, name: str, con: Any, n: int) -> None:
+        self.constraints.append(con)
+        self.names.append(name)
+        self._count(name, n)
+
+    def var(self, name: str, shape: tuple[int, int], lb: Any = None, ub: Any = None) -> Expr:
+        cp = self.cp
+        x = cp.Variable(shape, name=name)
+        self.vars[name] = _VarRecord(name, shape, x)
+        for bound, is_lb in ((lb, True), (ub, False)):
+            fm = _finite_mask(bound, shape)
+            if fm is None:
+                continue
+            arr, mask = fm
+            if mask.all():
+                self._add(f"{name}_bound", x >= arr if is_lb else x <= arr, arr.size)
+            else:
+                idx = np.flatnonzero(mask.ravel(order="F"))
+                xv, av = cp.vec(x, order="F")[idx], arr.ravel(order="F")[idx]
+                self._add(f"{name}_bound", xv >= av if is_lb else xv <= av, idx.size)
+        return x
+
+    def eq(self, name: str, lhs: Expr, rhs: Any) -> None:
+        self._add(name, lhs == rhs, int(np.prod(lhs.shape)))
+
+    def le(self, name: str, lhs: Expr, rhs: Any) -> None:
+        self._add(name, lhs <= rhs, int(np.prod(lhs.shape)))
+
+    def _vec(self, x: Any) -> Any:
+        if isinstance(x, np.ndarray):
+            return x.ravel(order="F")
+        return self.cp.vec(x, order="F")
+
+    def soc(self, name: str, t: Any, xs: Sequence[Expr]) -> None:
+        cp = self.cp
+        shape = xs[0].shape
+        t_vec = self._vec(np.broadcast_to(t, shape).astype(float) if not isinstance(t, cp.Expression) else t)
+        stack = cp.vstack([self._vec(x) for x in xs])
+        self._add(name, cp.SOC(t_vec, stack, axis=0), int(np.prod(shape)))
+
+    def rsoc(self, name: str, a: Expr, b: Expr, xs: Sequence[Expr]) -> None:
+        cp = self.cp
+        a_v, b_v = self._vec(a), self._vec(b)
+        stack = cp.vstack([2.0 * self._vec(x) for x in xs] + [a_v - b_v])
+        self._add(name, cp.SOC(a_v + b_v, stack, axis=0), int(np.prod(a.shape)))
+
+    def exp_le(self, name: str, x: Expr, z: Expr) -> None:
+        self._add(name, self.cp.exp(x) <= z, int(np.prod(x.shape)))
+
+    def pow_le(self, name: str, x: Expr, p: float, z: Expr) -> None:
+        if p == 1.0:
+            self.le(name, x, z)
+            return
+        self._add(name, self.cp.power(x, p) <= z, int(np.prod(x.shape)))
+
+    def mul(self, c: Any, x: Expr) -> Expr:
+        c = np.asarray(c, dtype=np.float64)
+        if c.ndim == 0:
+            return float(c) * x
+        return self.cp.multiply(np.broadcast_to(c, x.shape), x)
+
+    def matmul(self, x: Expr, a: np.ndarray | sp.spmatrix) -> Expr:
+        return x @ (sp.csc_matrix(a) if sp.issparse(a) else np.asarray(a))
+
+    def total(self, x: Expr) -> Expr:
+        return self.cp.sum(x)
+
+    def hstack(self, xs: Sequence[Expr]) -> Expr:
+        return self.cp.hstack(list(xs))
+
+    def vstack(self, xs: Sequence[Expr]) -> Expr:
+        return self.cp.vstack(list(xs))
+
+    def minimize(self, objective: Expr) -> None:
+        self._objective = objective
+
+    def solve(self, solver: str = "CLARABEL", fallback: str | None = "SCS", verbose: bool = False,
+              **options: Any) -> SolveInfo:
+        """Compile and solve; ``optimal_inaccurate`` is kept as such (the caller decides).
+
+        Args:
+            solver: cvxpy solver name (default Clarabel).
+            fallback: Solver tried when the first one errors out (``None``: no fallback).
+            verbose: Solver log.
+            **options: Passed to the solver.
+        """
+        cp = self.cp
+        self.problem = cp.Problem(cp.Minimize(self._objective), self.constraints)
+        info = self._solve_with(solver, verbose, options)
+        if info.status == "error" and fallback:
+            info = self._solve_with(fallback, verbose, {})
+        return info
+
+    def _solve_with(self, solver: str, verbose: bool, options: dict[str, Any]) -> SolveInfo:
+        cp = self.cp
+        prob = self.problem
+        t0 = time.perf_counter()
+        try:
+            prob.solve(solver=solver, verbose=verbose, **options)
+            raw = str(prob.status)
+        except cp.error.SolverError as exc:  # numerical failure inside the solver
+            raw = f"solver_error: {exc}"
+        wall = time.perf_counter() - t0
+        stats = prob.solver_stats
+        solver_s = float(stats.solve_time) if stats is not None and stats.solve_time is not None else float("nan")
+        compile_s = float(getattr(prob, "compilation_time", None) or float("nan"))
+        if not np.isfinite(solver_s):
+            solver_s = wall - (compile_s if np.isfinite(compile_s) else 0.0)
+        status = {
+            cp.OPTIMAL: "optimal",
+            cp.OPTIMAL_INACCURATE: "optimal_inaccurate",
+            cp.INFEASIBLE: "infeasible",
+            cp.INFEASIBLE_INACCURATE: "infeasible",
+            cp.UNBOUNDED: "unbounded",
+            cp.UNBOUNDED_INACCURATE: "unbounded",
+        }.get(raw, "error")
+        iters = int(stats.num_iters) if stats is not None and stats.num_iters is not None else -1
+        obj = float(prob.value) if status.startswith("optimal") else float("nan")
+        return SolveInfo(status, raw, obj, compile_s, solver_s, iters, solver)
+
+    def value(self, x: Expr) -> np.ndarray:
+        if isinstance(x, (int, float, np.ndarray)):
+            return np.asarray(x, dtype=float)
+        val = x.value
+        if val is None:
+            raise ConfigError("No solution value available (the problem was not solved to optimality).")
+        return np.asarray(val, dtype=float)
+
+
+# ================================================================================= casadi
+
+
+@dataclass
+class _ConBlock:
+    name: str
+    expr: Any
+    lb: np.ndarray
+    ub: np.ndarray
+
+
+class CasadiModel(Model):
+    """casadi back end: a flat ``SX`` decision vector, smooth constraints, IPOPT.
+
+    Variables are column-major slices of one vector, so values and warm starts map by name.
+    """
+
+    kind = "casadi"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ca = import_optional("casadi", "nlp")
+        self._sizes: list[int] = []
+        self._lbx: list[np.ndarray] = []
+        self._ubx: list[np.ndarray] = []
+        self._x0: list[np.ndarray] = []
+        self._blocks: list[_ConBlock] = []
+        self._objective: Any = None
+        self._n = 0
+        self._x_opt: np.ndarray | None = None
+        self._x_sym_all: Any = None
+        self._pending: list[tuple[_VarRecord, Any]] = []
+
+    def var(self, name: str, shape: tuple[int, int], lb: Any = None, ub: Any = None) -> Expr:
+        ca = self.ca
+        size = int(shape[0] * shape[1])
+        sym = ca.SX.sym(name, size)
+        expr = ca.reshape(sym, shape[0], shape[1])
+        rec = _VarRecord(name, shape, expr, offset=self._n)
+        self.vars[name] = rec
+        self._pending.append((rec, sym))
+        self._n += size
+        lo = np.full(size, -np.inf) if lb is None else np.broadcast_to(np.asarray(lb, float), shape).ravel(order="F")
+        hi = np.full(size, np.inf) if ub is None else np.broadcast_to(np.asarray(ub, float), shape).ravel(order="F")
+        self._lbx.append(lo.copy())
+        self._ubx.append(hi.copy())
+        x0 = np.clip(np.zeros(size), lo, hi)
+        self._x0.append(x0)
+        return expr
+
+    def _block(self, name: str, expr: Any, lb: Any, ub: Any) -> None:
+        ca = self.ca
+        flat = ca.vec(expr)
+        n = int(flat.shape[0])
+        shape = (int(expr.shape[0]), int(expr.shape[1]))
+        lo = np.broadcast_to(np.asarray(lb, float), shape).ravel(order="F")
+        hi = np.broadcast_to(np.asarray(ub, float), shape).ravel(order="F")
+        self._blocks.append(_ConBlock(name, flat, lo.copy(), hi.copy()))
+        self._count(name, n)
+
+    def _as_sx(self, x: Any, shape: tuple[int, int]) -> Any:
+        if isinstance(x, (int, float, np.ndarray)):
+            return self.ca.DM(np.broadcast_to(np.asarray(x, float), shape))
+        return x
+
+    def eq(self, name: str, lhs: Expr, rhs: Any) -> None:
+        shape = (int(lhs.shape[0]), int(lhs.shape[1]))
+        self._block(name, lhs - self._as_sx(rhs, shape), 0.0, 0.0)
+
+    def le(self, name: str, lhs: Expr, rhs: Any) -> None:
+        shape = (int(lhs.shape[0]), int(lhs.shape[1]))
+        self._block(name, lhs - self._as_sx(rhs, shape), -np.inf, 0.0)
+
+    def soc(self, name: str, t: Any, xs: Sequence[Expr]) -> None:
+        shape = (int(xs[0].shape[0]), int(xs[0].shape[1]))
+        sq = sum(x * x for x in xs)
+        if isinstance(t, (int, float, np.ndarray)):
+            self._block(name, sq, -np.inf, np.broadcast_to(np.asarray(t, float), shape) ** 2)
+        else:
+            self._block(name, sq - t * t, -np.inf, 0.0)
+            self._block(f"{name}_t_nonneg", t, 0.0, np.inf)
+
+    def rsoc(self, name: str, a: Expr, b: Expr, xs: Sequence[Expr]) -> None:
+        self._block(name, sum(x * x for x in xs) - a * b, -np.inf, 0.0)
+
+    def bilinear_eq(self, name: str, a: Expr, b: Expr, xs: Sequence[Expr]) -> None:
+        self._block(name, a * b - sum(x * x for x in xs), 0.0, 0.0)
+
+    def exp_le(self, name: str, x: Expr, z: Expr) -> None:
+        self._block(name, self.ca.exp(x) - z, -np.inf, 0.0)
+
+    def pow_le(self, name: str, x: Expr, p: float, z: Expr) -> None:
+        # fmax keeps x**p smooth enough for IPOPT's line search if x strays below 0.
+        self._block(name, self.ca.fmax(x, 1e-9) ** p - z, -np.inf, 0.0)
+
+    def mul(self, c: Any, x: Expr) -> Expr:
+        c = np.asarray(c, dtype=np.float64)
+        if c.ndim == 0:
+            return float(c) * x
+        return self.ca.DM(np.broadcast_to(c, (int(x.shape[0]), int(x.shape[1])))) * x
+
+    def matmul(self, x: Expr, a: np.ndarray | sp.spmatrix) -> Expr:
+        return self.ca.mtimes(x, self.ca.DM(sp.csc_matrix(a)))
+
+    def total(self, x: Expr) -> Expr:
+        return self.ca.sum1(self.ca.sum2(x))
+
+    def hstack(self, xs: Sequence[Expr]) -> Expr:
+        return self.ca.horzcat(*xs)
+
+    def vstack(self, xs: Sequence[Expr]) -> Expr:
+        return self.ca.vertcat(*xs)
+
+    def minimize(self, objective: Expr) -> None:
+        self._objective = objective
+
+    def set_initial(self, values: dict[str, np.ndarray]) -> int:
+        count = 0
+        for i, (name, rec) in enumerate(self.vars.items()):
+            if name in values and np.shape(values[name]) == rec.shape:
+                lo, hi = self._lbx[i], self._ubx[i]
+                self._x0[i] = np.clip(np.asarray(values[name], float).ravel(order="F"), lo, hi)
+                count += 1
+        return count
+
+    def solve(self, verbose: bool = False, **options: Any) -> SolveInfo:
+        """Set up and solve the NLP with IPOPT (options go to IPOPT, e.g. ``tol``, ``max_iter``)."""
+        ca = self.ca
+        t0 = time.perf_counter()
+        x = ca.vertcat(*[sym for _, sym in self._pending])
+        g = ca.vertcat(*[b.expr for b in self._blocks])
+        lbg = np.concatenate([b.lb for b in self._blocks])
+        ubg = np.concatenate([b.ub for b in self._blocks])
+        ipopt = {"tol": 1e-8, "acceptable_tol": 1e-6, "max_iter": 3000, "print_level": 5 if verbose else 0,
+                 "mu_strategy": "adaptive", "linear_solver": "mumps"}
+        ipopt.update(options)
+        solver = ca.nlpsol("opf", "ipopt", {"x": x, "f": self._objective, "g": g},
+                           {"ipopt": ipopt, "print_time": False, "error_on_fail": False})
+        compile_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        sol = solver(x0=np.concatenate(self._x0), lbx=np.concatenate(self._lbx), ubx=np.concatenate(self._ubx),
+                     lbg=lbg, ubg=ubg)
+        solver_s = time.perf_counter() - t1
+        stats = solver.stats()
+        raw = str(stats.get("return_status", "unknown"))
+        status = {
+            "Solve_Succeeded": "optimal",
+            "Solved_To_Acceptable_Level": "optimal_inaccurate",
+            "Infeasible_Problem_Detected": "infeasible",
+            "Diverging_Iterates": "unbounded",
+        }.get(raw, "error")
+        self._x_opt = np.asarray(sol["x"]).ravel()
+        self._x_sym_all = x
+        obj = float(sol["f"]) if status.startswith("optimal") else float("nan")
+        return SolveInfo(status, raw, obj, compile_s, solver_s, int(stats.get("iter_count", -1)), "IPOPT")
+
+    def value(self, x: Expr) -> np.ndarray:
+        if isinstance(x, (int, float, np.ndarray)):
+            return np.asarray(x, dtype=float)
+        if self._x_opt is None:
+            raise ConfigError("No solution value available (solve first).")
+        ca = self.ca
+        fn = ca.Function("v", [self._x_sym_all], [x])
+        return np.asarray(fn(self._x_opt), dtype=float)
+
+
+def make_model(kind: str) -> Model:
+    """A new empty model of back end ``kind`` (``"cvxpy"`` or ``"casadi"``)."""
+    if kind == "cvxpy":
+        return CvxpyModel()
+    if kind == "casadi":
+        return CasadiModel()
+    raise ConfigError(f"Unknown modelling back end {kind!r}; use 'cvxpy' or 'casadi'.")
+
+
+__all__ = ["CasadiModel", "CvxpyModel", "Expr", "Model", "SolveInfo", "make_model"]

@@ -1,0 +1,271 @@
+"""Device constraint blocks of the OPF, vectorised over periods and devices.
+
+Each block creates its variables and constraints on a :class:`~thermogrid_env.opf.backend.Model`
+(so the convex and the NLP formulations share them) and returns a :class:`DeviceBlock` with its
+grid power (consumption positive, kW) and the named expressions the solution reads back.
+
+* :func:`heat_pumps`: 3R2C building dynamics with the simulator's ZOH matrices
+  (``x[t+1] = A_d x[t] + B_d u[t]``), heat ``= COP p_el``, soft comfort band.
+* :func:`ev_chargers`: charging within availability and limits, battery energy balance with the
+  efficiency, optional V2G, soft energy requirement at departure.
+* :func:`pv_inverters`: curtailment ``0 <= p <= p_avail`` and reactive power in the circle.
+* :func:`transformer_aging`: the IEC 60076-7 hot spot and aging rate as a conic epigraph.
+
+Transformer aging (IEC 60076-7). With ``K = |S| / S_rated`` the ultimate top-oil rise is
+``Δθor ((1 + R K²)/(1 + R))^x = Δθor (1 + R)^-x ‖(1, √R K)‖^(2x)``, a convex increasing function of
+``K`` for ``2x >= 1`` (power cone of a second-order cone), and the winding gradient ``Δθhr K^y`` is
+convex for ``y >= 1`` (power cone). The aging rate ``V = 2^((θh - 98)/6)`` is exponential in the hot
+spot (exponential cone). Every link is an increasing convex function, so the epigraph chain is
+exact at the optimum whenever the aging weight is positive.
+
+* ``form="steady-state"``: ``θh[t] = θa[t] + oil_rise(K[t]) + Δθhr K[t]^y``.
+* ``form="dynamic"`` (default): the simulator's closed-form Euler recursion over the period,
+  ``θo[t+1] = a_o θo[t] + (1 - a_o)(θa + oil_rise(K))`` and likewise for ``Δθh1`` with the decay
+  factors of :func:`~thermogrid_env.physics.transformer.substep_decay_factors` (inequalities:
+  exact at the optimum, as above); the hot spot at the end of the period sets the period's aging.
+  Loss of life is ``Σ V dt`` (right rectangle; the simulator integrates with the trapezoid rule
+  over its sub-steps — the solution reports the difference).
+
+For the Arrhenius laws (``"iec-upgraded"``, ``"ieee"``), ``exp(A - B / (θh + 273))`` is convex but not
+cone-representable as is; its exponent is replaced by the tangent at 110 °C (an upper bound,
+exact at 110 °C), a documented surrogate whose error the solution reports.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from thermogrid_env.opf.backend import Expr, Model
+from thermogrid_env.opf.data import EVData, HouseData, OPFData, PVData
+from thermogrid_env.opf.network import NetworkData
+
+_LN2_OVER_6 = math.log(2.0) / 6.0
+_ARRHENIUS_B_K = 15000.0
+_ARRHENIUS_REF_C = 110.0
+
+
+@dataclass
+class DeviceBlock:
+    """Variables of one device class.
+
+    Attributes:
+        kind: ``"hp"``, ``"ev"`` or ``"pv"``.
+        bus: ``(n,)`` bus of each device.
+        p_kw: ``(T, n)`` active power drawn (consumption positive) [kW].
+        q_kvar: ``(T, n)`` reactive power drawn [kvar], or ``None`` (zero).
+        outputs: Named expressions for the solution (states, slacks, set-points).
+    """
+
+    kind: str
+    bus: np.ndarray
+    p_kw: Expr
+    q_kvar: Expr | None
+    outputs: dict[str, Expr] = field(default_factory=dict)
+
+
+def heat_pumps(m: Model, h: HouseData, t_ambient_c: np.ndarray, dt_h: float) -> DeviceBlock:
+    """Heat pumps heating 3R2C houses with a soft comfort band.
+
+    Args:
+        m: Model.
+        h: House data (ZOH matrices from :func:`~thermogrid_env.physics.building.discretize`).
+        t_ambient_c: ``(T,)`` ambient temperature [°C].
+        dt_h: Period length [h] (unused: the ZOH matrices already hold it).
+
+    Returns:
+        Block with outputs ``hp_p_kw``, ``hp_heat_kw``, ``t_indoor_c`` / ``t_envelope_c`` (end of
+        each period, ``(T, n)``), ``comfort_under_k`` and ``comfort_over_k``.
+    """
+    t, n = h.cop.shape
+    a, b = h.a_d, h.b_d
+    p = m.var("hp_p_kw", (t, n), lb=0.0, ub=h.p_hp_max_kw[None, :])
+    ti = m.var("t_indoor_c", (t, n))
+    te = m.var("t_envelope_c", (t, n))
+    ti_prev = m.vstack([h.x0_c[None, :, 0], ti[:-1, :]]) if t > 1 else h.x0_c[None, :, 0]
+    te_prev = m.vstack([h.x0_c[None, :, 1], te[:-1, :]]) if t > 1 else h.x0_c[None, :, 1]
+    heat = m.mul(h.cop, p)
+    exo = (b[None, :, :, 0] * t_ambient_c[:, None, None] + b[None, :, :, 2] * h.q_int_kw[:, :, None]
+           + b[None, :, :, 3] * h.g_sol_w_per_m2[:, :, None])  # (T, n, 2)
+    m.eq("building_indoor", ti, m.mul(a[:, 0, 0], ti_prev) + m.mul(a[:, 0, 1], te_prev)
+         + m.mul(b[:, 0, 1], heat) + exo[:, :, 0])
+    m.eq("building_envelope", te, m.mul(a[:, 1, 0], ti_prev) + m.mul(a[:, 1, 1], te_prev)
+         + m.mul(b[:, 1, 1], heat) + exo[:, :, 1])
+    under = m.var("comfort_under_k", (t, n), lb=0.0)
+    over = m.var("comfort_over_k", (t, n), lb=0.0)
+    m.le("comfort_min", h.t_min_c - under, ti)
+    m.le("comfort_max", ti, h.t_max_c + over)
+    q = m.mul(h.hp_q_per_p, p) if np.any(h.hp_q_per_p != 0) else None
+    outputs = {"hp_p_kw": p, "hp_heat_kw": heat, "t_indoor_c": ti, "t_envelope_c": te,
+               "comfort_under_k": under, "comfort_over_k": over}
+    return DeviceBlock("hp", h.bus, p, q, outputs)
+
+
+def ev_chargers(m: Model, ev: EVData, dt_h: float) -> DeviceBlock:
+    """EV charging sessions with a soft energy requirement at departure.
+
+    Returns:
+        Block with outputs ``ev_p_kw`` (net grid power), ``ev_charge_kw``, ``ev_discharge_kw``,
+        ``ev_energy_kwh`` (end of each period, ``(T, n)``) and ``ev_shortfall_kwh`` (``(1, n)``).
+    """
+    t, n = ev.available.shape
+    avail = ev.available.astype(float)
+    ch = m.var("ev_charge_kw", (t, n), lb=0.0, ub=avail * ev.p_max_kw[None, :])
+    gain = m.mul(ev.efficiency * dt_h, ch)
+    net_p = ch
+    dis = None
+    if np.any(ev.p_dis_max_kw > 0):
+        dis = m.var("ev_discharge_kw", (t, n), lb=0.0, ub=avail * ev.p_dis_max_kw[None, :])
+        gain = gain - m.mul(dt_h / ev.efficiency, dis)
+        net_p = ch - dis
+    e = m.var("ev_energy_kwh", (t, n), lb=ev.e_min_kwh[None, :], ub=ev.capacity_kwh[None, :])
+    e_prev = m.vstack([ev.e_init_kwh[None, :], e[:-1, :]]) if t > 1 else ev.e_init_kwh[None, :]
+    m.eq("ev_energy", e, e_prev + gain)
+    has_dep = ev.departure_index >= 1
+    pick = np.zeros((t, n))
+    pick[ev.departure_index[has_dep] - 1, np.flatnonzero(has_dep)] = 1.0
+    short = m.var("ev_shortfall_kwh", (1, n), lb=0.0, ub=np.where(has_dep, np.inf, 0.0)[None, :])
+    if has_dep.any():
+        e_dep = m.matmul(m.mul(pick, e).T, np.ones((t, 1))).T  # (1, n): e at each departure
+        m.le("ev_requirement", np.where(has_dep, ev.e_target_kwh, 0.0)[None, :] - short, e_dep)
+    outputs = {"ev_p_kw": net_p, "ev_charge_kw": ch, "ev_energy_kwh": e, "ev_shortfall_kwh": short}
+    if dis is not None:
+        outputs["ev_discharge_kw"] = dis
+    return DeviceBlock("ev", ev.bus, net_p, None, outputs)
+
+
+def pv_inverters(m: Model, pv: PVData) -> DeviceBlock:
+    """PV curtailment and reactive power within the inverter circle ``p² + q² <= s²``.
+
+    The circle is imposed only where sunlight is available (at night ``|q| <= s`` is a bound).
+
+    Returns:
+        Block with outputs ``pv_p_kw`` (generation positive), ``pv_q_kvar`` (injection positive)
+        and ``pv_curtailment_kw``.
+    """
+    t, n = pv.p_avail_kw.shape
+    p = m.var("pv_p_kw", (t, n), lb=0.0, ub=pv.p_avail_kw)
+    outputs = {"pv_p_kw": p, "pv_curtailment_kw": pv.p_avail_kw - p}
+    q = None
+    if pv.q_control:
+        s = np.broadcast_to(pv.s_inverter_kva[None, :], (t, n))
+        q = m.var("pv_q_kvar", (t, n), lb=-s, ub=s)
+        sunny = pv.p_avail_kw > 0
+        if sunny.any():
+            idx = np.flatnonzero(sunny.ravel(order="F"))
+            m.soc("pv_circle", s.ravel(order="F")[idx][:, None],
+                  [_select(m, p, idx), _select(m, q, idx)])
+        outputs["pv_q_kvar"] = q
+    return DeviceBlock("pv", pv.bus, -1.0 * p, None if q is None else -1.0 * q, outputs)
+
+
+def _select(m: Model, x: Expr, idx: np.ndarray) -> Expr:
+    """Entries ``idx`` of the column-major flattening of ``x``, as a ``(k, 1)`` expression."""
+    if m.kind == "cvxpy":
+        return m.cp.reshape(m.cp.vec(x, order="F")[idx], (idx.size, 1), order="F")
+    return m.ca.vec(x)[idx.tolist()]
+
+
+def device_blocks(m: Model, data: OPFData) -> list[DeviceBlock]:
+    """All device blocks of the data, in the order heat pumps, EVs, PV."""
+    blocks = []
+    if data.houses is not None and data.houses.n:
+        blocks.append(heat_pumps(m, data.houses, data.t_ambient_c, data.dt_h))
+    if data.evs is not None and data.evs.n:
+        blocks.append(ev_chargers(m, data.evs, data.dt_h))
+    if data.pvs is not None and data.pvs.n:
+        blocks.append(pv_inverters(m, data.pvs))
+    return blocks
+
+
+def bus_injections(m: Model, data: OPFData, net: NetworkData, blocks: list[DeviceBlock]) -> tuple[Expr, Expr]:
+    """``(T, n_bus)`` bus loads in pu on the OPF base (load positive): base plus devices."""
+    s = net.s_base_kva
+    p = data.base_p_kw / s
+    q = data.base_q_kvar / s
+    p_expr, q_expr = None, None
+    for blk in blocks:
+        inc = sp.csc_matrix((np.full(blk.bus.size, 1.0 / s), (np.arange(blk.bus.size), blk.bus)),
+                            shape=(blk.bus.size, net.n_bus))
+        term = m.matmul(blk.p_kw, inc)
+        p_expr = term if p_expr is None else p_expr + term
+        if blk.q_kvar is not None:
+            term = m.matmul(blk.q_kvar, inc)
+            q_expr = term if q_expr is None else q_expr + term
+    p_inj = p if p_expr is None else p_expr + p
+    q_inj = q if q_expr is None else q_expr + q
+    if q_expr is None and m.kind == "cvxpy":
+        q_inj = m.cp.Constant(q)
+    if p_expr is None and m.kind == "cvxpy":
+        p_inj = m.cp.Constant(p)
+    return p_inj, q_inj
+
+
+def transformer_aging(m: Model, data: OPFData, net: NetworkData, p_send: Expr, q_send: Expr) -> dict[str, Expr]:
+    """Hot spot and aging of the substation transformer as a conic epigraph (module docstring).
+
+    Args:
+        m: Model.
+        data: OPF data with ``transformer`` set.
+        net: Network data (transformer branch and rating).
+        p_send, q_send: ``(T, 1)`` power into the transformer at its upstream terminal [pu].
+
+    Returns:
+        Expressions ``load_factor``, ``hot_spot_c``, ``aging_rate`` (``(T, 1)``) and
+        ``loss_of_life_h`` (scalar).
+    """
+    from thermogrid_env.physics.transformer import initial_state, substep_decay_factors  # noqa: PLC0415
+
+    tr = data.transformer
+    prm = tr.params
+    t = data.n_periods
+    ta = data.t_ambient_c[:, None]
+    r_ratio, x_exp, y_exp = prm.r_loss_ratio, prm.x_oil_exp, prm.y_winding_exp
+    k = m.var("trafo_load_factor", (t, 1), lb=0.0)
+    m.soc("trafo_load_factor_def", m.mul(net.s_rated_pu, k), [p_send, q_send])
+    nrm = m.var("trafo_oil_norm", (t, 1), lb=1.0)
+    m.soc("trafo_oil_norm_def", nrm, [np.ones((t, 1)), m.mul(math.sqrt(r_ratio), k)])
+    z_oil = m.var("trafo_oil_pow", (t, 1), lb=1.0)
+    m.pow_le("trafo_oil_pow_def", nrm, 2.0 * x_exp, z_oil)
+    z_w = m.var("trafo_winding_pow", (t, 1), lb=0.0)
+    m.pow_le("trafo_winding_pow_def", k, y_exp, z_w)
+    oil_ult = ta + m.mul(prm.delta_theta_or_k / (1.0 + r_ratio) ** x_exp, z_oil)
+    if tr.form == "steady-state":
+        hot = oil_ult + m.mul(prm.delta_theta_hr_k, z_w)
+    else:
+        _, decay = substep_decay_factors(prm, data.dt_s)
+        a_o, a_1 = float(decay[0]), float(decay[1])
+        st0 = _initial_thermal_state(data, initial_state)
+        theta_o0 = st0[0] if tr.theta_oil0_c is None else tr.theta_oil0_c
+        h1_0 = st0[1] if tr.d_theta_h1_0_k is None else tr.d_theta_h1_0_k
+        theta_o = m.var("trafo_top_oil_c", (t, 1))
+        h1 = m.var("trafo_winding_rise_k", (t, 1))
+        o_prev = m.vstack([np.array([[theta_o0]]), theta_o[:-1, :]]) if t > 1 else np.array([[theta_o0]])
+        h_prev = m.vstack([np.array([[h1_0]]), h1[:-1, :]]) if t > 1 else np.array([[h1_0]])
+        m.le("trafo_top_oil_dyn", a_o * o_prev + (1.0 - a_o) * oil_ult, theta_o)
+        m.le("trafo_winding_dyn", a_1 * h_prev + m.mul((1.0 - a_1) * prm.k21 * prm.delta_theta_hr_k, z_w), h1)
+        hot = theta_o + h1
+    rate = m.var("trafo_aging_rate", (t, 1), lb=0.0)
+    if prm.aging_model == "iec-nonupgraded":
+        m.exp_le("trafo_aging_def", m.mul(_LN2_OVER_6, hot) - _LN2_OVER_6 * 98.0, rate)
+    else:  # tangent of the Arrhenius exponent at 110 °C (upper bound, exact there)
+        u0 = _ARRHENIUS_REF_C + 273.0
+        slope = _ARRHENIUS_B_K / u0**2
+        m.exp_le("trafo_aging_def", m.mul(slope, hot) - slope * _ARRHENIUS_REF_C, rate)
+    return {"load_factor": k, "hot_spot_c": hot, "aging_rate": rate,
+            "loss_of_life_h": m.total(rate) * data.dt_h}
+
+
+def _initial_thermal_state(data: OPFData, initial_state) -> tuple[float, float]:
+    """Steady state at the first period's ambient and base-load load factor."""
+    prm = data.transformer.params
+    s0 = abs(complex(data.base_p_kw[0].sum(), data.base_q_kvar[0].sum()))
+    st = initial_state(prm, float(data.t_ambient_c[0]), s0 / data.feeder.transformer_rating_kva)
+    return float(st.theta_oil_c), float(st.d_theta_h1_k)
+
+
+__all__ = ["DeviceBlock", "bus_injections", "device_blocks", "ev_chargers", "heat_pumps", "pv_inverters",
+           "transformer_aging"]

@@ -1,0 +1,76 @@
+"""``"bim-socp"``: the bus-injection model with Jabr's second-order-cone relaxation.
+
+Variables are the squared voltages ``w`` and, per branch, the cross product
+``c + j s = V_int conj(V_j)`` of the internal (behind-the-tap) node and the child bus (Jabr 2006).
+The series flows are linear in them (``y = g + j b = 1 / (r + j x)``)::
+
+    S_from = conj(y) (w_int - c - j s),      S_to = conj(y) (w_j - c + j s)
+
+and the nonconvex ``c² + s² = w_int w_j`` is relaxed to the rotated cone ``c² + s² <= w_int w_j``.
+Power balance is nodal: at every bus, the power leaving into its branches equals the injection.
+On radial networks this relaxation is equivalent to the branch-flow one (Bose, Low, Teeraratkul &
+Hassibi 2015), so ``"bim-socp"`` and ``"distflow-socp"`` must agree; the squared current follows as
+``l = |y|² (w_int + w_j - 2 c)`` and feeds the same diagnostics. Because ``w_int - c`` is a small
+difference of numbers near 1 multiplied by ``|y|`` (large for short cables), this model is
+numerically harder than DistFlow: a reason to prefer DistFlow for the oracle.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from thermogrid_env.opf.backend import Model
+from thermogrid_env.opf.formulations.base import Formulation, NetworkState, register
+from thermogrid_env.opf.network import NetworkData
+
+
+@register
+class BIMSOCP(Formulation):
+    """Bus-injection SOC relaxation (Jabr)."""
+
+    key = "bim-socp"
+    relaxation = True
+
+    def variable_branch_flow(self, m: Model, net: NetworkData, st: NetworkState) -> None:
+        """Cross products ``c`` (real) and ``s`` (imaginary) per branch, and the implied flows."""
+        t = int(st.w.shape[0])
+        c = m.var("c", (t, net.n_branch))
+        s = m.var("s", (t, net.n_branch))
+        st.extra.update(c=c, s=s)
+        g, b = net.r / net.z_sq, -net.x / net.z_sq
+        d_from = st.w_int - c  # w_int - c
+        d_to = st.w[:, 1:] - c  # w_j - c
+        st.p = m.mul(g, d_from) - m.mul(b, s)
+        st.q = -m.mul(b, d_from) - m.mul(g, s)
+        st.extra["p_to"] = m.mul(g, d_to) + m.mul(b, s)
+        st.extra["q_to"] = -m.mul(b, d_to) + m.mul(g, s)
+
+    def variable_branch_current(self, m: Model, net: NetworkData, st: NetworkState) -> None:
+        """``l = |y|² (w_int + w_j - 2 c)`` (an expression, no variable)."""
+        c = st.extra["c"]
+        st.l = m.mul(1.0 / net.z_sq, st.w_int + st.w[:, 1:] - 2.0 * c)
+
+    def constraint_power_balance(self, m: Model, net: NetworkData, st: NetworkState, p_inj, q_inj) -> None:
+        """Nodal balance at each non-slack bus; the slack's draw as in DistFlow."""
+        st.p_send = st.p + m.mul(net.g_from, st.w_int)
+        st.q_send = st.q - m.mul(net.b_from, st.w_int)
+        w_child = st.w[:, 1:]
+        leaving_p = st.extra["p_to"] + m.matmul(st.p_send, net.children.T)
+        leaving_q = st.extra["q_to"] + m.matmul(st.q_send, net.children.T)
+        m.eq("balance_p", leaving_p, -p_inj[:, 1:] - m.mul(net.g_bus[1:], w_child))
+        m.eq("balance_q", leaving_q, -q_inj[:, 1:] + m.mul(net.b_bus[1:], w_child))
+        st.loss = m.matmul(m.mul(net.r, st.l), np.ones((net.n_branch, 1)))
+        self._slack_draw(m, net, st, p_inj, q_inj)
+
+    def constraint_voltage_drop(self, m: Model, net: NetworkData, st: NetworkState) -> None:
+        """Implied by the cross-product variables (nothing to add)."""
+
+    def constraint_branch_current(self, m: Model, net: NetworkData, st: NetworkState) -> None:
+        """``c² + s² <= w_int w_j``."""
+        m.rsoc("jabr_cone", st.w_int, st.w[:, 1:], [st.extra["c"], st.extra["s"]])
+
+    def guess_from_powerflow(self, net: NetworkData, v_complex_pu: np.ndarray) -> dict[str, np.ndarray]:
+        """``w``, ``c``, ``s`` from AC voltages."""
+        tap = net.feeder.tap_ratio * np.exp(1j * np.deg2rad(net.feeder.shift_deg))
+        cross = v_complex_pu[:, net.from_bus] / tap * np.conj(v_complex_pu[:, 1:])
+        return {"w": np.abs(v_complex_pu[:, 1:]) ** 2, "c": cross.real, "s": cross.imag}

@@ -1,0 +1,1 @@
+"""Pure physics models (numpy/scipy only): power flow, building, heat pump, EV, PV, transformer."""

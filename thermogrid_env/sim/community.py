@@ -1,0 +1,140 @@
+"""The community on a feeder: which households own which assets, with their parameters.
+
+A :class:`Community` is drawn from a :class:`~thermogrid_env.config.Scenario` with a numpy
+generator: the numbers of heat pumps, EVs and PV systems are fixed by the scenario's shares
+(``round(share * n_households)``), so the environment's spaces do not change between episodes;
+*which* households get them, house types, heat-pump sizes, PV sizes and EV fleet parameters are
+random. Devices are listed in the order of their household (feeder load index).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from thermogrid_env.config import Scenario
+from thermogrid_env.network.feeder import Feeder
+from thermogrid_env.network.library import load_feeder
+from thermogrid_env.physics import building, heat_pump, pv, transformer
+
+#: Design ambient temperature for heat-pump sizing [°C] (DIN EN 12831, much of Germany).
+T_DESIGN_C = -12.0
+#: Floor heating for the advanced-refurbishment level, radiators otherwise.
+_FLOOR_HEATING_LEVELS = (3,)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Community:
+    """Assets of the households on a feeder (fixed for an episode, or for many).
+
+    Attributes:
+        feeder: The feeder.
+        household_load: ``(n_household,)`` feeder load index of each household.
+        hp_load: ``(n_hp,)`` load index of each heat-pump household (its house is simulated).
+        hp_bus: ``(n_hp,)`` feeder bus of each heat pump.
+        house_type: ``(n_hp,)`` house-type id (Sperber et al. 2020 table) of each HP house.
+        buildings: 3R2C parameters of the HP houses.
+        heat_pumps: Heat-pump parameters (sized to the design heat load).
+        ev_load, ev_bus: ``(n_ev,)`` load index and bus of each EV's household (the EVs' sessions
+            and batteries are drawn per episode, :func:`thermogrid_env.physics.ev.sample_sessions`).
+        pv_load, pv_bus: ``(n_pv,)`` load index and bus of each PV system.
+        pv_systems: PV parameters.
+        transformer_params: Thermal parameters of the substation transformer.
+    """
+
+    feeder: Feeder
+    household_load: np.ndarray
+    hp_load: np.ndarray
+    hp_bus: np.ndarray
+    house_type: np.ndarray
+    buildings: building.BuildingParams | None
+    heat_pumps: heat_pump.HeatPumpParams | None
+    ev_load: np.ndarray
+    ev_bus: np.ndarray
+    pv_load: np.ndarray
+    pv_bus: np.ndarray
+    pv_systems: pv.PVParams | None
+    transformer_params: transformer.TransformerThermalParams
+
+    @property
+    def n_hp(self) -> int:
+        """Number of heat pumps (= simulated houses)."""
+        return int(self.hp_load.shape[0])
+
+    @property
+    def n_ev(self) -> int:
+        """Number of EVs."""
+        return int(self.ev_load.shape[0])
+
+    @property
+    def n_pv(self) -> int:
+        """Number of PV systems."""
+        return int(self.pv_load.shape[0])
+
+
+def device_counts(scenario: Scenario, feeder: Feeder | None = None) -> tuple[int, int, int]:
+    """``(n_hp, n_ev, n_pv)`` of a scenario: ``round(share * n_households)`` each."""
+    feeder = feeder or load_feeder(scenario.feeder)
+    n_house = int(feeder.load_is_household.sum())
+    return (
+        int(round(scenario.hp_share * n_house)),
+        int(round(scenario.ev_share * n_house)),
+        int(round(scenario.pv_share * n_house)),
+    )
+
+
+def _pick(rng: np.random.Generator, households: np.ndarray, n: int) -> np.ndarray:
+    return np.sort(rng.choice(households, size=n, replace=False)) if n else np.zeros(0, dtype=np.int64)
+
+
+def sample_community(scenario: Scenario, rng: np.random.Generator) -> Community:
+    """Draw a community for a scenario (all randomness from ``rng``).
+
+    Args:
+        scenario: Feeder and device shares.
+        rng: The generator (e.g. ``env.np_random``).
+
+    Returns:
+        The community.
+    """
+    feeder = load_feeder(scenario.feeder)
+    households = np.flatnonzero(feeder.load_is_household)
+    n_hp, n_ev, n_pv = device_counts(scenario, feeder)
+
+    hp_load = _pick(rng, households, n_hp)
+    if n_hp:
+        buildings, types = building.sample_house_params(rng, n_hp)
+        level = np.array([int(str(t).rsplit("r", 1)[-1]) for t in types])
+        emitters = tuple("floor" if lv in _FLOOR_HEATING_LEVELS else "radiator" for lv in level)
+        design_kw = buildings.design_heat_load_kw(t_design_c=T_DESIGN_C)
+        p_rated = np.array([
+            heat_pump.size_heat_pump(np.array([q]), t_design_c=T_DESIGN_C, emitter=e)[0]
+            for q, e in zip(design_kw, emitters)
+        ])
+        heat_pumps = heat_pump.HeatPumpParams(p_rated_el_kw=p_rated, emitter=emitters)
+    else:
+        buildings, types, heat_pumps = None, np.zeros(0, dtype=object), None
+
+    ev_load = _pick(rng, households, n_ev)
+
+    pv_load = _pick(rng, households, n_pv)
+    pv_systems = pv.sample_pv(rng, n_pv) if n_pv else None
+
+    return Community(
+        feeder=feeder,
+        household_load=households,
+        hp_load=hp_load,
+        hp_bus=feeder.load_bus[hp_load],
+        house_type=np.asarray(types),
+        buildings=buildings,
+        heat_pumps=heat_pumps,
+        ev_load=ev_load,
+        ev_bus=feeder.load_bus[ev_load],
+        pv_load=pv_load,
+        pv_bus=feeder.load_bus[pv_load],
+        pv_systems=pv_systems,
+        transformer_params=transformer.TransformerThermalParams.onan_distribution(
+            rated_kva=feeder.transformer_rating_kva
+        ),
+    )

@@ -1,0 +1,154 @@
+"""Exogenous data of one episode: base loads, ambient temperature, irradiance, PV and prices.
+
+Episodes start at local midnight (Europe/Berlin) on a day of the shipped year 2016 and run on a UTC
+time grid of ``scenario.dt_s``. The 15-min SimBench profiles are held constant within their
+quarter hour when ``dt_s < 900`` s; the hourly ERA5 temperature is interpolated linearly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from thermogrid_env import datasets
+from thermogrid_env.config import SEASONS, Scenario
+from thermogrid_env.errors import DataError
+from thermogrid_env.network.feeder import Feeder
+
+LOCAL_TZ = "Europe/Berlin"
+#: Irradiance at which a PV profile value of 1 (output = installed kWp) is reached [W/m²] (STC).
+STC_IRRADIANCE_W_PER_M2 = 1000.0
+#: The PV profile used as the feeder-wide irradiance proxy and for every rooftop system.
+DEFAULT_PV_PROFILE = "PV5"
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Exogenous:
+    """Time series of one episode (``T = scenario.n_steps`` rows).
+
+    Attributes:
+        time_utc: ``(T,)`` start of each step (UTC).
+        hour_local: ``(T,)`` local hour of day (Europe/Berlin) as a float in [0, 24).
+        day_of_year: ``(T,)`` day of year (1-366).
+        base_p_kw: ``(T, n_bus)`` active power of the feeder's own loads (households' and
+            commercial base consumption, no HP/EV/PV) at each bus [kW].
+        base_q_kvar: ``(T, n_bus)`` reactive power of those loads [kvar].
+        household_p_kw: ``(T, n_load)`` active power of each feeder load [kW].
+        t_ambient_c: ``(T,)`` ambient temperature [°C] (ERA5 Germany).
+        irradiance_w_per_m2: ``(T,)`` global irradiance proxy [W/m²] (PV profile × 1000).
+        pv_per_kwp: ``(T,)`` PV output per installed kWp [kW/kWp].
+        price_eur_per_kwh: ``(T,)`` retail energy price [EUR/kWh].
+        feed_in_eur_per_kwh: Feed-in remuneration [EUR/kWh].
+    """
+
+    time_utc: pd.DatetimeIndex
+    hour_local: np.ndarray
+    day_of_year: np.ndarray
+    base_p_kw: np.ndarray
+    base_q_kvar: np.ndarray
+    household_p_kw: np.ndarray
+    t_ambient_c: np.ndarray
+    irradiance_w_per_m2: np.ndarray
+    pv_per_kwp: np.ndarray
+    price_eur_per_kwh: np.ndarray
+    feed_in_eur_per_kwh: float
+
+    @property
+    def n_steps(self) -> int:
+        """Number of steps ``T``."""
+        return int(self.t_ambient_c.shape[0])
+
+
+@lru_cache(maxsize=4)
+def _year_tables(profile_names: tuple[str, ...]) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    """Normalised p and q profiles of the given names on the 15-min UTC grid of 2016."""
+    index = datasets.load_year_index()
+    p = np.column_stack([datasets.load_profile(n, "p").reindex(index).to_numpy() for n in profile_names])
+    q = np.column_stack([_q_profile(n).reindex(index).to_numpy() for n in profile_names])
+    if not (np.isfinite(p).all() and np.isfinite(q).all()):
+        raise DataError(f"Profiles {profile_names} have gaps on the 2016 grid; rebuild the data.")
+    return index, p, q
+
+
+def _q_profile(name: str) -> pd.Series:
+    try:
+        return datasets.load_profile(name, "q")
+    except Exception:  # noqa: BLE001 - a profile without reactive power draws none
+        return datasets.load_profile(name, "p") * 0.0
+
+
+@lru_cache(maxsize=2)
+def _weather() -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    index = datasets.load_year_index()
+    t_amb = datasets.load_ambient_temperature("15min").reindex(index).interpolate(limit_direction="both")
+    pv = datasets.load_profiles("pv")[DEFAULT_PV_PROFILE].reindex(index).to_numpy()
+    return index, t_amb.to_numpy(), np.clip(pv, 0.0, None)
+
+
+def candidate_days(scenario: Scenario) -> list[pd.Timestamp]:
+    """Local (Europe/Berlin) start days an episode of this scenario may start on."""
+    if scenario.start_date is not None:
+        return [pd.Timestamp(scenario.start_date).tz_localize(LOCAL_TZ)]
+    months = SEASONS[scenario.season]
+    days = pd.date_range("2016-01-01", "2016-12-31", freq="D", tz=LOCAL_TZ)
+    last_start = pd.Timestamp("2017-01-01", tz=LOCAL_TZ) - pd.Timedelta(days=scenario.episode_days)
+    return [d for d in days if d.month in months and d <= last_start]
+
+
+def sample_start_day(scenario: Scenario, rng: np.random.Generator) -> pd.Timestamp:
+    """Draw the local start day of an episode from the scenario's season."""
+    days = candidate_days(scenario)
+    return days[int(rng.integers(len(days)))]
+
+
+def build_exogenous(feeder: Feeder, scenario: Scenario, start_day_local: pd.Timestamp) -> Exogenous:
+    """Assemble the exogenous series of an episode starting at local midnight of a day.
+
+    Args:
+        feeder: The feeder whose loads (``load_profile``, ``load_p_kw``) are attached.
+        scenario: Step length, episode length and tariff.
+        start_day_local: The first day (tz-aware Europe/Berlin, or naive local date).
+
+    Returns:
+        :class:`Exogenous` with ``scenario.n_steps`` rows.
+    """
+    start = pd.Timestamp(start_day_local)
+    start = start.tz_localize(LOCAL_TZ) if start.tzinfo is None else start.tz_convert(LOCAL_TZ)
+    start_utc = start.normalize().tz_convert("UTC")
+    time_utc = pd.date_range(start_utc, periods=scenario.n_steps, freq=pd.Timedelta(seconds=scenario.dt_s))
+
+    index, p_norm, q_norm = _year_tables(tuple(feeder.load_profile))
+    _, t_amb_year, pv_year = _weather()
+    # Position of each step on the 15-min grid (profiles held within the quarter hour).
+    quarter = time_utc.floor("15min")
+    pos = index.get_indexer(quarter)
+    if np.any(pos < 0):
+        raise DataError(f"Episode {time_utc[0]}..{time_utc[-1]} leaves the shipped year 2016.")
+    load_p = p_norm[pos] * feeder.load_p_kw
+    load_q = q_norm[pos] * feeder.load_q_kvar
+    inj = feeder.load_injection_matrix()
+    # Temperature: linear interpolation between 15-min points (already hourly-interpolated).
+    frac = ((time_utc - quarter) / pd.Timedelta(minutes=15)).to_numpy(dtype=float)
+    nxt = np.minimum(pos + 1, len(index) - 1)
+    t_amb = t_amb_year[pos] * (1 - frac) + t_amb_year[nxt] * frac
+    pv = pv_year[pos]
+    local = time_utc.tz_convert(LOCAL_TZ)
+    hour_local = (local.hour + local.minute / 60.0).to_numpy(dtype=float)
+    tariff = scenario.tariff
+    price = np.array([tariff.price_at_hour(h) for h in hour_local])
+    return Exogenous(
+        time_utc=time_utc,
+        hour_local=hour_local,
+        day_of_year=local.dayofyear.to_numpy(),
+        base_p_kw=load_p @ inj,
+        base_q_kvar=load_q @ inj,
+        household_p_kw=load_p,
+        t_ambient_c=t_amb,
+        irradiance_w_per_m2=pv * STC_IRRADIANCE_W_PER_M2,
+        pv_per_kwp=pv,
+        price_eur_per_kwh=price,
+        feed_in_eur_per_kwh=tariff.feed_in_eur_per_kwh,
+    )
