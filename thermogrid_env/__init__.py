@@ -29,5 +29,11 @@ __all__ = [
     "ThermoGridError",
     "from_pandapower",
     "load_feeder",
+    "evaluate",
     "solve",
 ]
+
+from thermogrid_env.evaluation import evaluate  # noqa: E402 - the KPI harness
+from thermogrid_env.envs.registration import register_envs  # noqa: E402 - registration runs last
+
+register_envs()

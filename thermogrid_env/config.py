@@ -162,6 +162,9 @@ class Scenario:
         season: Which days of the shipped year (2016) are played: ``"winter"``, ``"spring"``,
             ``"summer"``, ``"autumn"`` or ``"any"``.
         start_date: Fixed first day (``"2016-01-15"``) instead of sampling from the season.
+        start_hour_local: Local hour (Europe/Berlin) at which episodes start. Default 12: a
+            noon-to-noon day holds the evening peak, the night valley and a whole evening-to-morning
+            EV home-charging session, so EV flexibility is inside the episode.
         episode_days: Episode length [days].
         dt_s: Control and simulation step [s]; must divide a day (default 900 s = 15 min).
         hp_share: Fraction of households with an air-source heat pump.
@@ -182,6 +185,7 @@ class Scenario:
     feeder: str = "simbench-semiurb4"
     season: str = "winter"
     start_date: str | None = None
+    start_hour_local: int = 12
     episode_days: int = 1
     dt_s: int = 900
     hp_share: float = 1.0
@@ -209,11 +213,15 @@ class Scenario:
                 day = pd.Timestamp(self.start_date)
             except (ValueError, TypeError) as exc:
                 raise ConfigError(f"Scenario.start_date {self.start_date!r} is not a date.") from exc
-            end = day + pd.Timedelta(days=self.episode_days)
+            end = day + pd.Timedelta(hours=self.start_hour_local, days=self.episode_days)
             if day.year != 2016 or end > pd.Timestamp("2017-01-01"):
                 raise ConfigError(
                     "Scenario.start_date and episode_days must stay inside 2016 (the shipped year)."
                 )
+        if not isinstance(self.start_hour_local, int) or not 0 <= self.start_hour_local <= 23:
+            raise ConfigError(
+                f"Scenario.start_hour_local must be an integer hour in [0, 23], got {self.start_hour_local!r}."
+            )
         if not isinstance(self.episode_days, int) or not 1 <= self.episode_days <= 28:
             raise ConfigError(f"Scenario.episode_days must be an integer in [1, 28], got {self.episode_days!r}.")
         if not isinstance(self.dt_s, int) or self.dt_s <= 0 or 86400 % self.dt_s or 900 % self.dt_s:

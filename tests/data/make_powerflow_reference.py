@@ -25,6 +25,8 @@ Run from the repository root (needs pandapower and simbench, i.e. the ``[dev]`` 
 from __future__ import annotations
 
 import argparse
+import copy
+import random
 import warnings
 from pathlib import Path
 from typing import Any, Callable
@@ -33,6 +35,7 @@ import numpy as np
 
 OUT_FILE = Path(__file__).with_name("powerflow_reference.npz")
 PV_KW_PER_LOAD = 8.0
+NET_SEED = 2016  # for pandapower's randomised Kerber nets (see _pandapower_network)
 CASES = ("normal", "doubled", "reverse")
 #: runpp options: the pi transformer model (as from_pandapower), angles with phase shifts, a DC
 #: initial guess (a flat start fails with the 150 degree shift) and a tight tolerance.
@@ -55,7 +58,14 @@ def _pandapower_network(function: str, **kwargs: Any) -> Callable[[], Any]:
     def make() -> Any:
         import pandapower.networks as pn  # noqa: PLC0415
 
-        return getattr(pn, function)(**kwargs)
+        # The Kerber generators draw branch-out cable types from Python's global `random`:
+        # seed it for a reproducible net, and leave the caller's random state as it was.
+        state = random.getstate()
+        random.seed(NET_SEED)
+        try:
+            return getattr(pn, function)(**kwargs)
+        finally:
+            random.setstate(state)
 
     return make
 
@@ -89,11 +99,13 @@ def make_case(net: Any, case: str) -> Any:
     return net
 
 
-def load_case(name: str, case: str) -> Any:
-    """A fresh copy of network ``name`` with ``case`` applied."""
+def load_case(name: str, case: str, base: Any = None) -> Any:
+    """A fresh copy of network ``name`` (or of ``base``, the same net built earlier) with ``case``
+    applied."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return make_case(NETWORKS[name](), case)
+        net = NETWORKS[name]() if base is None else copy.deepcopy(base)
+        return make_case(net, case)
 
 
 def bus_injections(net: Any, feeder: Any) -> tuple[np.ndarray, np.ndarray]:

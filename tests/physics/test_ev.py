@@ -12,6 +12,7 @@ from thermogrid_env.physics import ev
 
 DT_S = 900.0
 DT_H = DT_S / 3600.0
+V2G_STATS = ev.HomeChargingStats(v2g_share=0.3)
 
 
 def _sessions(**overrides: object) -> ev.EVSessions:
@@ -143,7 +144,7 @@ def test_charger_limit_and_no_overcharge() -> None:
 
 def test_no_discharge_without_v2g() -> None:
     s = _sessions(v2g=[False, True, False], soc_min=0.2)
-    soc, p = ev.ev_step(s, ev.initial_soc(s), np.full(3, -5.0), 5, DT_S)
+    _, p = ev.ev_step(s, ev.initial_soc(s), np.full(3, -5.0), 5, DT_S)
     assert p[0] == 0.0 and p[2] == 0.0
     assert p[1] == pytest.approx(-3.7)  # charger limit also bounds discharge
 
@@ -190,9 +191,9 @@ def test_unmet_energy() -> None:
 
 
 def test_sampling_is_deterministic() -> None:
-    a = ev.sample_sessions(np.random.default_rng(42), 200, 96, DT_S, v2g_share=0.3)
-    b = ev.sample_sessions(np.random.default_rng(42), 200, 96, DT_S, v2g_share=0.3)
-    c = ev.sample_sessions(np.random.default_rng(43), 200, 96, DT_S, v2g_share=0.3)
+    a = ev.sample_sessions(np.random.default_rng(42), 200, 96, DT_S, stats=V2G_STATS)
+    b = ev.sample_sessions(np.random.default_rng(42), 200, 96, DT_S, stats=V2G_STATS)
+    c = ev.sample_sessions(np.random.default_rng(43), 200, 96, DT_S, stats=V2G_STATS)
     for name in (
         "arrival_step",
         "departure_step",
@@ -216,7 +217,7 @@ def test_sampled_statistics_are_plausible() -> None:
     assert 7.0 <= departure_h.mean() <= 7.6
     assert 0.8 <= departure_h.std() <= 1.1
     assert np.all(s.departure_step > s.arrival_step)
-    assert 40.0 <= s.capacity_kwh.min() and s.capacity_kwh.max() <= 80.0
+    assert s.capacity_kwh.min() >= 40.0 and s.capacity_kwh.max() <= 80.0
     share_11 = np.mean(s.p_max_kw == 11.0)
     assert 0.68 <= share_11 <= 0.72 and set(np.unique(s.p_max_kw)) == {3.7, 11.0}
     # daily energy: 35 km * 0.18 kWh/km = 6.3 kWh mean, slightly less after the SoC floor
@@ -227,7 +228,8 @@ def test_sampled_statistics_are_plausible() -> None:
 def test_sampled_requirement_is_feasible_within_the_episode() -> None:
     # one day from midnight: evening arrivals leave after the episode end
     n_steps = 96
-    s = ev.sample_sessions(np.random.default_rng(1), 5000, n_steps, DT_S, share_11kw=0.0)
+    stats = ev.HomeChargingStats(share_11kw=0.0)
+    s = ev.sample_sessions(np.random.default_rng(1), 5000, n_steps, DT_S, stats=stats)
     assert np.all(s.departure_step > n_steps)  # departures are kept, not clipped
     np.testing.assert_array_less(
         s.energy_needed_kwh, ev.max_deliverable_kwh(s, DT_S, n_steps) * (1 + 1e-12) + 1e-12
@@ -251,11 +253,24 @@ def test_sampling_episode_starting_in_the_evening() -> None:
 
 def test_sampling_rejects_bad_arguments() -> None:
     rng = np.random.default_rng(0)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="n >= 1"):
         ev.sample_sessions(rng, 0, 96, DT_S)
     with pytest.raises(ConfigError, match="start_hour"):
         ev.sample_sessions(rng, 5, 96, DT_S, start_hour=24.0)
-    with pytest.raises(ConfigError, match="share_11kw"):
-        ev.sample_sessions(rng, 5, 96, DT_S, share_11kw=1.5)
-    with pytest.raises(ConfigError, match="efficiency"):
-        ev.sample_sessions(rng, 5, 96, DT_S, efficiency=0.0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("share_11kw", 1.5),
+        ("efficiency", 0.0),
+        ("arrival_mean_h", 30.0),
+        ("departure_std_h", 0.0),
+        ("capacity_min_kwh", 90.0),
+        ("soc_arrival_min", 0.95),
+        ("distance_cv", float("nan")),
+    ],
+)
+def test_bad_statistics_raise_config_error_naming_the_field(field: str, value: float) -> None:
+    with pytest.raises(ConfigError, match=f"HomeChargingStats.{field}"):
+        ev.HomeChargingStats(**{field: value})

@@ -149,7 +149,7 @@ def test_dispatch_random_inputs_stay_feasible() -> None:
 
 if given is not None:
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=300, deadline=None, database=None)
     @given(
         p_kwp=st.floats(0.1, 50.0),
         s_ratio=st.floats(0.3, 2.0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from importlib import resources
 
@@ -44,4 +45,4 @@ def load_feeder(name: str = DEFAULT_FEEDER) -> Feeder:
             f"Shipped feeder file {path} is missing; regenerate it with "
             "`python scripts/build_data.py` (needs the [data] extra)."
         )
-    return Feeder.from_dict(__import__("json").loads(path.read_text()))
+    return Feeder.from_dict(json.loads(path.read_text()))

@@ -77,6 +77,31 @@ class Model(ABC):
     def var(self, name: str, shape: tuple[int, int], lb: Any = None, ub: Any = None) -> Expr:
         """A new ``shape`` variable with optional element-wise bounds (``±inf`` entries are free)."""
 
+    def masked_var(self, name: str, mask: np.ndarray, lb: Any = None, ub: Any = None) -> Expr:
+        """A ``mask.shape`` expression that is a variable where ``mask`` is true and 0 elsewhere.
+
+        Only the ``k = mask.sum()`` free entries become solver variables (a ``(k, 1)`` variable
+        named ``name``), so structurally-zero entries add neither columns nor degenerate
+        ``0 <= x <= 0`` bound rows (which interior-point methods handle badly).
+
+        Args:
+            name: Variable name.
+            mask: ``(T, n)`` bool.
+            lb, ub: Bounds broadcastable to ``mask.shape`` (only the masked entries are used).
+        """
+        mask = np.asarray(mask, dtype=bool)
+        shape = (int(mask.shape[0]), int(mask.shape[1]))
+        idx = np.flatnonzero(mask.ravel(order="F"))
+        k = int(idx.size)
+        pick = lambda b: None if b is None else np.broadcast_to(np.asarray(b, float), shape).ravel(order="F")[idx][:, None]  # noqa: E731
+        v = self.var(name, (k, 1), lb=pick(lb), ub=pick(ub))
+        scatter = sp.csc_matrix((np.ones(k), (idx, np.arange(k))), shape=(shape[0] * shape[1], k))
+        return self._unflatten(scatter, v, shape)
+
+    @abstractmethod
+    def _unflatten(self, scatter: sp.csc_matrix, v: Expr, shape: tuple[int, int]) -> Expr:
+        """``reshape(scatter @ v, shape)`` in column-major order."""
+
     @abstractmethod
     def eq(self, name: str, lhs: Expr, rhs: Any) -> None:
         """Element-wise ``lhs == rhs``."""
@@ -206,6 +231,9 @@ class CvxpyModel(Model):
                 xv, av = cp.vec(x, order="F")[idx], arr.ravel(order="F")[idx]
                 self._add(f"{name}_bound", xv >= av if is_lb else xv <= av, idx.size)
         return x
+
+    def _unflatten(self, scatter: sp.csc_matrix, v: Expr, shape: tuple[int, int]) -> Expr:
+        return self.cp.reshape(scatter @ self.cp.vec(v, order="F"), shape, order="F")
 
     def eq(self, name: str, lhs: Expr, rhs: Any) -> None:
         self._add(name, lhs == rhs, int(np.prod(lhs.shape)))
@@ -378,6 +406,9 @@ class CasadiModel(Model):
         if isinstance(x, (int, float, np.ndarray)):
             return self.ca.DM(np.broadcast_to(np.asarray(x, float), shape))
         return x
+
+    def _unflatten(self, scatter: sp.csc_matrix, v: Expr, shape: tuple[int, int]) -> Expr:
+        return self.ca.reshape(self.ca.mtimes(self.ca.DM(scatter), v), shape[0], shape[1])
 
     def eq(self, name: str, lhs: Expr, rhs: Any) -> None:
         shape = (int(lhs.shape[0]), int(lhs.shape[1]))

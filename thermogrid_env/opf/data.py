@@ -220,7 +220,8 @@ class ObjectiveWeights:
         comfort_eur_per_kh: Comfort-band violation [EUR per K·h].
         ev_shortfall_eur_per_kwh: Energy missing at departure [EUR/kWh].
         curtailment_eur_per_kwh: Curtailed PV energy [EUR/kWh].
-        aging_eur_per_h: Transformer loss of life [EUR per hour of life consumed].
+        aging_eur_per_h: Transformer loss of life [EUR per hour of life consumed] (default: a
+            ~18 kEUR distribution transformer over the IEC normal life of 180,000 h).
     """
 
     energy: float = 1.0
@@ -228,7 +229,7 @@ class ObjectiveWeights:
     comfort_eur_per_kh: float = 2.0
     ev_shortfall_eur_per_kwh: float = 1.0
     curtailment_eur_per_kwh: float = 0.05
-    aging_eur_per_h: float = 0.5
+    aging_eur_per_h: float = 0.1
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -353,7 +354,9 @@ def from_devices(
         comfort_c: ``(t_min, t_max)`` [°C], each scalar or broadcastable to ``(T, n_h)``.
         hp_q_per_p: Heat-pump ``tan(phi)``.
         ev_bus: ``(n_ev,)`` bus of each EV charger.
-        ev_sessions: :class:`~thermogrid_env.physics.ev.EVSessions` (one session per EV).
+        ev_sessions: :class:`~thermogrid_env.physics.ev.EVSessions` (one session per EV). As in the
+            simulator, the target applies at departure or, for EVs leaving after the horizon, at
+            its end.
         start_step: Episode step of the first period (for the sessions' arrival/departure steps).
         pv_bus: ``(n_pv,)`` bus of each PV system.
         pv: :class:`~thermogrid_env.physics.pv.PVParams`.
@@ -399,13 +402,15 @@ def from_devices(
         s = ev_sessions
         steps = start_step + np.arange(t)[:, None]
         avail = (s.arrival_step[None, :] <= steps) & (steps < s.departure_step[None, :])
-        dep = s.departure_step - start_step
+        # The simulator books unmet energy at departure, or at the episode end for EVs leaving later.
+        dep = np.minimum(s.departure_step - start_step, t)
+        dep = np.where(s.arrival_step - start_step < t, dep, -1)
         evs = EVData(
             bus=ev_bus, available=avail, p_max_kw=s.p_max_kw, p_dis_max_kw=np.where(s.v2g, s.p_max_kw, 0.0),
             efficiency=s.efficiency, capacity_kwh=s.capacity_kwh, e_init_kwh=s.soc_arrival * s.capacity_kwh,
             e_min_kwh=np.where(s.v2g, np.minimum(s.soc_min, s.soc_arrival) * s.capacity_kwh, 0.0),
             e_target_kwh=s.soc_target * s.capacity_kwh,
-            departure_index=np.where((dep >= 1) & (dep <= t), dep, -1),
+            departure_index=np.where(dep >= 1, dep, -1),
         )
     if pv is not None:
         if pv_bus is None or pv_profile_kw_per_kwp is None:

@@ -67,18 +67,20 @@ class DeviceBlock:
     outputs: dict[str, Expr] = field(default_factory=dict)
 
 
-def heat_pumps(m: Model, h: HouseData, t_ambient_c: np.ndarray, dt_h: float) -> DeviceBlock:
+def heat_pumps(m: Model, h: HouseData, t_ambient_c: np.ndarray) -> DeviceBlock:
     """Heat pumps heating 3R2C houses with a soft comfort band.
+
+    ``t_min - s <= t_indoor <= t_max + s`` with one slack ``s >= 0`` per house and period (at most
+    one side can be violated, so ``s`` is the distance outside the band).
 
     Args:
         m: Model.
         h: House data (ZOH matrices from :func:`~thermogrid_env.physics.building.discretize`).
         t_ambient_c: ``(T,)`` ambient temperature [°C].
-        dt_h: Period length [h] (unused: the ZOH matrices already hold it).
 
     Returns:
         Block with outputs ``hp_p_kw``, ``hp_heat_kw``, ``t_indoor_c`` / ``t_envelope_c`` (end of
-        each period, ``(T, n)``), ``comfort_under_k`` and ``comfort_over_k``.
+        each period, ``(T, n)``) and ``comfort_violation_k``.
     """
     t, n = h.cop.shape
     a, b = h.a_d, h.b_d
@@ -94,70 +96,81 @@ def heat_pumps(m: Model, h: HouseData, t_ambient_c: np.ndarray, dt_h: float) -> 
          + m.mul(b[:, 0, 1], heat) + exo[:, :, 0])
     m.eq("building_envelope", te, m.mul(a[:, 1, 0], ti_prev) + m.mul(a[:, 1, 1], te_prev)
          + m.mul(b[:, 1, 1], heat) + exo[:, :, 1])
-    under = m.var("comfort_under_k", (t, n), lb=0.0)
-    over = m.var("comfort_over_k", (t, n), lb=0.0)
-    m.le("comfort_min", h.t_min_c - under, ti)
-    m.le("comfort_max", ti, h.t_max_c + over)
+    viol = m.var("comfort_violation_k", (t, n), lb=0.0)
+    m.le("comfort_min", h.t_min_c - viol, ti)
+    m.le("comfort_max", ti, h.t_max_c + viol)
     q = m.mul(h.hp_q_per_p, p) if np.any(h.hp_q_per_p != 0) else None
     outputs = {"hp_p_kw": p, "hp_heat_kw": heat, "t_indoor_c": ti, "t_envelope_c": te,
-               "comfort_under_k": under, "comfort_over_k": over}
+               "comfort_violation_k": viol}
     return DeviceBlock("hp", h.bus, p, q, outputs)
 
 
 def ev_chargers(m: Model, ev: EVData, dt_h: float) -> DeviceBlock:
     """EV charging sessions with a soft energy requirement at departure.
 
+    Power variables exist only for plugged-in periods. Without V2G the battery energy only grows,
+    so its limits reduce to one row per EV each (``e_init + delivered <= capacity`` and
+    ``e_init + delivered by departure + shortfall >= target``): no per-period energy chain, which
+    keeps the KKT system of the interior-point method small. With V2G the energy is a state with
+    ``e_min <= e <= capacity`` in every period.
+
     Returns:
-        Block with outputs ``ev_p_kw`` (net grid power), ``ev_charge_kw``, ``ev_discharge_kw``,
-        ``ev_energy_kwh`` (end of each period, ``(T, n)``) and ``ev_shortfall_kwh`` (``(1, n)``).
+        Block with outputs ``ev_p_kw`` (net grid power), ``ev_charge_kw``, ``ev_discharge_kw``
+        (V2G only) and ``ev_shortfall_kwh`` (``(1, n)``).
     """
     t, n = ev.available.shape
-    avail = ev.available.astype(float)
-    ch = m.var("ev_charge_kw", (t, n), lb=0.0, ub=avail * ev.p_max_kw[None, :])
-    gain = m.mul(ev.efficiency * dt_h, ch)
-    net_p = ch
-    dis = None
-    if np.any(ev.p_dis_max_kw > 0):
-        dis = m.var("ev_discharge_kw", (t, n), lb=0.0, ub=avail * ev.p_dis_max_kw[None, :])
-        gain = gain - m.mul(dt_h / ev.efficiency, dis)
-        net_p = ch - dis
+    avail = ev.available
+    ch = m.masked_var("ev_charge_kw", avail, lb=0.0, ub=ev.p_max_kw[None, :])
+    has_dep = ev.departure_index >= 1
+    before_dep = np.arange(t)[:, None] < np.where(has_dep, ev.departure_index, 0)[None, :]
+    short = m.masked_var("ev_shortfall_kwh", has_dep[None, :], lb=0.0)
+    target = np.where(has_dep, ev.e_target_kwh - ev.e_init_kwh, 0.0)[None, :]
+    outputs = {"ev_charge_kw": ch, "ev_shortfall_kwh": short}
+    v2g = ev.available & (ev.p_dis_max_kw[None, :] > 0)
+    if not v2g.any():
+        ones = np.ones((t, 1))
+        delivered = m.matmul(m.mul(ev.efficiency * dt_h, ch).T, ones).T  # (1, n) over the horizon
+        m.le("ev_capacity", delivered, (ev.capacity_kwh - ev.e_init_kwh)[None, :])
+        if has_dep.any():
+            by_dep = m.matmul(m.mul(before_dep * (ev.efficiency * dt_h)[None, :], ch).T, ones).T
+            m.le("ev_requirement", target - short, by_dep)
+        outputs["ev_p_kw"] = ch
+        return DeviceBlock("ev", ev.bus, ch, None, outputs)
+    dis = m.masked_var("ev_discharge_kw", v2g, lb=0.0, ub=ev.p_dis_max_kw[None, :])
+    gain = m.mul(ev.efficiency * dt_h, ch) - m.mul(dt_h / ev.efficiency, dis)
     e = m.var("ev_energy_kwh", (t, n), lb=ev.e_min_kwh[None, :], ub=ev.capacity_kwh[None, :])
     e_prev = m.vstack([ev.e_init_kwh[None, :], e[:-1, :]]) if t > 1 else ev.e_init_kwh[None, :]
     m.eq("ev_energy", e, e_prev + gain)
-    has_dep = ev.departure_index >= 1
-    pick = np.zeros((t, n))
-    pick[ev.departure_index[has_dep] - 1, np.flatnonzero(has_dep)] = 1.0
-    short = m.var("ev_shortfall_kwh", (1, n), lb=0.0, ub=np.where(has_dep, np.inf, 0.0)[None, :])
     if has_dep.any():
-        e_dep = m.matmul(m.mul(pick, e).T, np.ones((t, 1))).T  # (1, n): e at each departure
-        m.le("ev_requirement", np.where(has_dep, ev.e_target_kwh, 0.0)[None, :] - short, e_dep)
-    outputs = {"ev_p_kw": net_p, "ev_charge_kw": ch, "ev_energy_kwh": e, "ev_shortfall_kwh": short}
-    if dis is not None:
-        outputs["ev_discharge_kw"] = dis
-    return DeviceBlock("ev", ev.bus, net_p, None, outputs)
+        pick = np.zeros((t, n))
+        pick[ev.departure_index[has_dep] - 1, np.flatnonzero(has_dep)] = 1.0
+        e_dep = m.matmul(m.mul(pick, e).T, np.ones((t, 1))).T  # (1, n): energy at each departure
+        m.le("ev_requirement", target + ev.e_init_kwh[None, :] * has_dep[None, :] - short, e_dep)
+    outputs.update(ev_p_kw=ch - dis, ev_discharge_kw=dis)
+    return DeviceBlock("ev", ev.bus, ch - dis, None, outputs)
 
 
 def pv_inverters(m: Model, pv: PVData) -> DeviceBlock:
     """PV curtailment and reactive power within the inverter circle ``p² + q² <= s²``.
 
-    The circle is imposed only where sunlight is available (at night ``|q| <= s`` is a bound).
+    Active-power variables exist only where sunlight is available; there the circle is a
+    second-order cone, at night ``|q| <= s`` is a bound.
 
     Returns:
         Block with outputs ``pv_p_kw`` (generation positive), ``pv_q_kvar`` (injection positive)
         and ``pv_curtailment_kw``.
     """
     t, n = pv.p_avail_kw.shape
-    p = m.var("pv_p_kw", (t, n), lb=0.0, ub=pv.p_avail_kw)
+    sunny = pv.p_avail_kw > 0
+    p = m.masked_var("pv_p_kw", sunny, lb=0.0, ub=pv.p_avail_kw)
     outputs = {"pv_p_kw": p, "pv_curtailment_kw": pv.p_avail_kw - p}
     q = None
     if pv.q_control:
         s = np.broadcast_to(pv.s_inverter_kva[None, :], (t, n))
         q = m.var("pv_q_kvar", (t, n), lb=-s, ub=s)
-        sunny = pv.p_avail_kw > 0
         if sunny.any():
             idx = np.flatnonzero(sunny.ravel(order="F"))
-            m.soc("pv_circle", s.ravel(order="F")[idx][:, None],
-                  [_select(m, p, idx), _select(m, q, idx)])
+            m.soc("pv_circle", s.ravel(order="F")[idx][:, None], [m.vars["pv_p_kw"].expr, _select(m, q, idx)])
         outputs["pv_q_kvar"] = q
     return DeviceBlock("pv", pv.bus, -1.0 * p, None if q is None else -1.0 * q, outputs)
 
@@ -173,7 +186,7 @@ def device_blocks(m: Model, data: OPFData) -> list[DeviceBlock]:
     """All device blocks of the data, in the order heat pumps, EVs, PV."""
     blocks = []
     if data.houses is not None and data.houses.n:
-        blocks.append(heat_pumps(m, data.houses, data.t_ambient_c, data.dt_h))
+        blocks.append(heat_pumps(m, data.houses, data.t_ambient_c))
     if data.evs is not None and data.evs.n:
         blocks.append(ev_chargers(m, data.evs, data.dt_h))
     if data.pvs is not None and data.pvs.n:

@@ -169,13 +169,9 @@ class EVSessions:
     def _any_v2g(self) -> bool:
         return bool(self.v2g.any())
 
-    @cached_property
-    def _coeff_cache(self) -> dict[float, _StepCoeffs]:
-        return {}
-
     def _step_coeffs(self, dt_s: float) -> _StepCoeffs:
         """Per-EV step coefficients for a step length, computed once per ``dt_s``."""
-        coeffs = self._coeff_cache.get(dt_s)
+        coeffs = self._caches[0].get(dt_s)
         if coeffs is None:
             dt_h = dt_s / _S_PER_H
             c, eff = self.capacity_kwh, self.efficiency
@@ -185,35 +181,31 @@ class EVSessions:
                 discharge_kw_per_soc=eff * c / dt_h,
                 discharge_soc_per_kw=dt_h / (eff * c),
             )
-            self._coeff_cache[dt_s] = coeffs
+            self._caches[0][dt_s] = coeffs
         return coeffs
 
     @cached_property
     def _events(self) -> list[int]:
-        """Sorted distinct steps at which some EV plugs in or leaves (availability changes)."""
+        """Sorted distinct steps at which availability changes (arrivals and departures)."""
         return np.unique(np.concatenate([self.arrival_step, self.departure_step])).tolist()
 
     @cached_property
-    def _limit_cache(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        return {}
+    def _caches(self) -> tuple[dict[float, _StepCoeffs], dict[int, tuple[np.ndarray, ...]]]:
+        """Step coefficients by ``dt_s`` and power limits by availability interval."""
+        return {}, {}
 
     def _limits_at(self, step: int) -> tuple[np.ndarray, np.ndarray]:
-        """Charge and V2G-discharge power limits [kW] at ``step``, 0 where not plugged in.
-
-        Availability only changes at arrival/departure steps, so the limits are cached per interval
-        between such events (at most ``2 n + 1`` entries).
-        """
+        """Charge and V2G-discharge power limits [kW] at ``step``, 0 where not plugged in
+        (cached per interval between availability changes: at most ``2 n + 1`` entries)."""
         interval = bisect.bisect_right(self._events, step)
-        limits = self._limit_cache.get(interval)
+        limits = self._caches[1].get(interval)
         if limits is None:
             plugged = available(self, step)
             limits = (
                 np.where(plugged, self.p_max_kw, 0.0),
                 np.where(plugged & self.v2g, self.p_max_kw, 0.0),
             )
-            for arr in limits:
-                arr.setflags(write=False)
-            self._limit_cache[interval] = limits
+            self._caches[1][interval] = limits
         return limits
 
 
@@ -331,53 +323,43 @@ def unmet_energy_kwh(sessions: EVSessions, soc: np.ndarray) -> np.ndarray:
 class HomeChargingStats:
     """Statistics of German home charging used by :func:`sample_sessions` (round values).
 
-    Attributes:
-        arrival_mean_h: Mean home-arrival time of day [h], in [12, 24); arrivals ~ Normal
-            truncated to [12, 24). Default 17:45.
-        arrival_std_h: Spread of the arrival time [h], > 0. Default 2 h.
-        departure_mean_h: Mean next-morning departure time of day [h], in [4, 11); departures ~
-            Normal truncated to [4, 11). Default 07:30.
-        departure_std_h: Spread of the departure time [h], > 0. Default 1 h.
-        distance_mean_km: Mean daily distance [km], > 0 (lognormal). Default 35 km.
-        distance_cv: Coefficient of variation of the daily distance, > 0. Default 0.8.
-        consumption_kwh_per_km: Battery-side consumption [kWh/km], > 0. Default 0.18.
-        capacity_min_kwh, capacity_max_kwh: Uniform range of usable capacity [kWh]. 40-80 kWh.
-        share_11kw: Probability of an 11 kW charger, else 3.7 kW, in [0, 1]. Default 0.7.
-        soc_target: Required SoC at departure, in (0, 1]. Default 0.9.
-        soc_arrival_min: Floor of the arrival SoC, in [0, soc_target]. Default 0.1.
-        efficiency: Charger+battery efficiency, in (0, 1]. Default 0.9.
-        v2g_share: Probability that an EV allows V2G, in [0, 1]. Default 0.
-        soc_min: V2G discharge floor, in [0, 1). Default 0.2.
-
-    Sources: the evening-arrival / morning-departure pattern of car trips by hour of day in
-    MiD 2017 (infas/DLR for the BMVI, "Mobilität in Deutschland 2017"); about 13,000-14,000 km per
-    car and year (KBA, "Verkehr in Kilometern"), i.e. 35-38 km/day, strongly right-skewed from day
-    to day (MiD 2017); real-world consumption of compact/mid-size BEVs 0.15-0.22 kWh/km (e.g. ADAC
-    Ecotest); 11 kW three-phase 16 A wallboxes are the German standard (e.g. the subsidised KfW 440
-    wallboxes), 3.7 kW single-phase 16 A the alternative.
+    Arrival at home ~ Normal(17:45, 2 h) truncated to [12, 24) h and departure the next morning ~
+    Normal(07:30, 1 h) truncated to [4, 11) h: the evening-arrival / morning-departure pattern of
+    car trips by hour of day in MiD 2017 (infas/DLR for the BMVI, "Mobilität in Deutschland
+    2017"). Daily distance ~ lognormal with mean 35 km and CV 0.8: about 13,000-14,000 km per car
+    and year (KBA, "Verkehr in Kilometern"), i.e. 35-38 km/day, strongly right-skewed from day to
+    day (MiD 2017). Battery-side consumption 0.18 kWh/km (real-world compact/mid-size BEVs
+    0.15-0.22 kWh/km, e.g. ADAC Ecotest). Usable capacity ~ Uniform(40, 80) kWh. Charger 11 kW
+    (three-phase 16 A, the German wallbox standard, e.g. the subsidised KfW 440 wallboxes) with
+    probability 0.7, else 3.7 kW (single-phase 16 A). Target SoC 0.9, arrival SoC at least 0.1,
+    one-way efficiency 0.9, no V2G by default (``v2g_share``), V2G floor ``soc_min`` 0.2.
+    Units are in the field names ([h] are hours of the day).
 
     Raises:
-        ConfigError: A value is out of its range (the message names the field).
+        ConfigError: A value is out of range (the message names the field).
     """
 
-    arrival_mean_h: float = 17.75
-    arrival_std_h: float = 2.0
-    departure_mean_h: float = 7.5
-    departure_std_h: float = 1.0
-    distance_mean_km: float = 35.0
-    distance_cv: float = 0.8
-    consumption_kwh_per_km: float = 0.18
-    capacity_min_kwh: float = 40.0
+    arrival_mean_h: float = 17.75  # in [12, 24)
+    arrival_std_h: float = 2.0  # > 0
+    departure_mean_h: float = 7.5  # in [4, 11)
+    departure_std_h: float = 1.0  # > 0
+    distance_mean_km: float = 35.0  # > 0
+    distance_cv: float = 0.8  # > 0
+    consumption_kwh_per_km: float = 0.18  # > 0
+    capacity_min_kwh: float = 40.0  # in (0, capacity_max_kwh]
     capacity_max_kwh: float = 80.0
-    share_11kw: float = 0.7
-    soc_target: float = 0.9
-    soc_arrival_min: float = 0.1
-    efficiency: float = 0.9
-    v2g_share: float = 0.0
-    soc_min: float = 0.2
+    share_11kw: float = 0.7  # in [0, 1]
+    soc_target: float = 0.9  # in (0, 1]
+    soc_arrival_min: float = 0.1  # in [0, soc_target]
+    efficiency: float = 0.9  # in (0, 1]
+    v2g_share: float = 0.0  # in [0, 1]
+    soc_min: float = 0.2  # in [0, 1)
 
     def __post_init__(self) -> None:
-        checks = {
+        positive = ("arrival_std_h", "departure_std_h", "distance_mean_km", "distance_cv")
+        checks = {name: getattr(self, name) > 0.0 for name in positive}
+        checks |= {
+            "consumption_kwh_per_km": self.consumption_kwh_per_km > 0.0,
             "arrival_mean_h": 12.0 <= self.arrival_mean_h < 24.0,
             "departure_mean_h": 4.0 <= self.departure_mean_h < 11.0,
             "capacity_min_kwh": 0.0 < self.capacity_min_kwh <= self.capacity_max_kwh,
@@ -388,15 +370,10 @@ class HomeChargingStats:
             "v2g_share": 0.0 <= self.v2g_share <= 1.0,
             "soc_min": 0.0 <= self.soc_min < 1.0,
         }
-        for name in ("arrival_std_h", "departure_std_h", "distance_mean_km", "distance_cv"):
-            checks[name] = getattr(self, name) > 0.0
-        checks["consumption_kwh_per_km"] = self.consumption_kwh_per_km > 0.0
-        for name, ok in checks.items():
-            if not ok:  # NaN fails every comparison
-                raise ConfigError(
-                    f"HomeChargingStats.{name} = {getattr(self, name)} is out of range "
-                    "(see the class docstring)."
-                )
+        for name, ok in checks.items():  # NaN fails every comparison
+            if not ok:
+                value = getattr(self, name)
+                raise ConfigError(f"HomeChargingStats.{name} = {value} is out of range.")
 
 
 def _truncated_normal(
@@ -418,7 +395,7 @@ def sample_sessions(
     dt_s: float,
     *,
     start_hour: float = 0.0,
-    stats: HomeChargingStats = HomeChargingStats(),  # noqa: B008 - frozen, immutable default
+    stats: HomeChargingStats = HomeChargingStats(),
 ) -> EVSessions:
     """Sample one evening-to-morning home-charging session per EV (German statistics).
 

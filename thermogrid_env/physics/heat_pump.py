@@ -14,16 +14,17 @@ Regressions (:data:`COP_REGRESSIONS`):
 * ``"staffell2012-ashp"`` (default): ``6.81 - 0.121 dT + 0.000630 dT²``, valid 15 <= dT <= 60 K,
   and ``"staffell2012-gshp"``: ``8.77 - 0.150 dT + 0.000734 dT²``, valid 20 <= dT <= 60 K.
   Staffell, Brett, Brandon & Hawkes (2012), "A review of domestic heat pumps", Energy Environ.
-  Sci. 5, 9291-9306, doi:10.1039/c2ee22653g: fitted to manufacturers' data of domestic heat pumps.
-  The same coefficients and validity ranges are used e.g. by PyPSA-Eur (``build_cop_profiles``).
+  Sci. 5, 9291-9306, doi:10.1039/c2ee22653g, fitted to published performance data of domestic
+  heat pumps. The same coefficients and validity ranges are used e.g. by PyPSA-Eur
+  (``build_cop_profiles``).
 * ``"when2heat-ashp"``: ``6.08 - 0.0941 dT + 0.000464 dT²`` and ``"when2heat-gshp"``:
   ``10.29 - 0.2084 dT + 0.001322 dT²``. Ruhnau, Hirth & Praktiknjo (2019), "Time series of heat
   demand and heat pump efficiency for energy system modeling", Scientific Data 6:189,
   doi:10.1038/s41597-019-0199-y; coefficients as in the When2Heat repository
-  (``input/cop/cop_parameters.csv``). Note: When2Heat fits its *own* quadratic curves to
-  manufacturer data, close to Staffell's (bare COP 3.35 vs 3.35 at dT = 35 K, 2.54 vs 2.34 at
-  dT = 50 K, When2Heat vs Staffell); it clips dT at 15 K from below only. We clip both families
-  to the stated range.
+  (``input/cop/cop_parameters.csv``; some versions round c2 to 0.0005/0.0012). Note: When2Heat
+  fits its *own* quadratic curves to manufacturer data, close to Staffell's (bare COP 3.35 vs
+  3.35 at dT = 35 K, 2.54 vs 2.34 at dT = 50 K, When2Heat vs Staffell); it clips dT at 15 K from
+  below only. We clip both families to the stated range.
 
 From When2Heat we take (i) the heating curves for the sink (supply) temperature,
 radiators ``t_sink = 40 - 1.0 * t_ambient`` and floor heating ``t_sink = 30 - 0.5 * t_ambient``
@@ -415,7 +416,7 @@ def size_heat_pump(
         design_heat_load_kw: ``(n,)`` design heat load [kW], > 0, e.g. ``UA * (20 - t_design_c)``
             from the building model (DIN EN 12831 style, no internal/solar gains).
         t_design_c: Design (norm) outdoor temperature [°C]; -12 °C is typical for central Germany
-            (DIN/TS 12831-1 lists about -10 to -16 °C across Germany).
+            (DIN/TS 12831-1: about -10 to -16 °C at most German locations).
         emitter: ``"radiator"`` or ``"floor"``, as in :class:`HeatPumpParams`.
         oversize: Factor >= 1 applied to the design load (1.0: exact cover).
         cop_correction: COP correction factor, as in :class:`HeatPumpParams`.

@@ -18,9 +18,9 @@ positive).
 Two interchangeable kernels compute the voltages:
 
 * ``"numba"``: the O(n_bus) tree sweep compiled with numba (if installed), written without complex
-  divisions or square roots in the inner loops; batches of at least :data:`PARALLEL_MIN_BATCH`
-  snapshots are split over numba's threads (each snapshot is solved independently, so the result
-  does not depend on the batch size or the number of threads, bit for bit);
+  divisions or square roots in the inner loops; with ``parallel=True``, batches of at least
+  :data:`PARALLEL_MIN_BATCH` snapshots are split over numba's threads. Each snapshot is solved
+  independently, so results do not depend on the batch or the threads, bit for bit;
 * ``"numpy"``: a vectorised fixed point ``V = w V0 - H conj(S / V)`` with a dense ``H`` that folds
   the shunts in exactly; batched over snapshots with one matrix product per iteration. It needs
   nothing but numpy and agrees with the numba kernel to about ``tol_pu``.
@@ -57,17 +57,8 @@ _prange = _numba.prange if HAS_NUMBA else range
 
 
 def _sweep_rows_py(
-    p_kw: np.ndarray,
-    q_kvar: np.ndarray,
-    v_out: np.ndarray,
-    iters_out: np.ndarray,
-    lo: int,
-    hi: int,
-    parent: np.ndarray,
-    coef: np.ndarray,
-    v_slack: float,
-    inv_base: float,
-    tol: float,
+    p_kw: np.ndarray, q_kvar: np.ndarray, v_out: np.ndarray, iters_out: np.ndarray, lo: int,
+    hi: int, parent: np.ndarray, coef: np.ndarray, v_slack: float, inv_base: float, tol: float,
     max_iter: int,
 ) -> int:
     """Backward/forward sweep for rows ``lo:hi`` of the ``(B, n)`` loads ``p_kw + j q_kvar``.
@@ -87,9 +78,7 @@ def _sweep_rows_py(
     tol2 = tol * tol
     v_min2 = _V_COLLAPSE_PU * _V_COLLAPSE_PU
     for b in range(lo, hi):
-        v = v_out[b]
-        p = p_kw[b]
-        q = q_kvar[b]
+        v, p, q = v_out[b], p_kw[b], q_kvar[b]
         finite = True
         for k in range(n):
             if not (np.isfinite(p[k]) and np.isfinite(q[k])):
@@ -138,17 +127,9 @@ def _sweep_rows_py(
 
 
 def _sweep_parallel_py(
-    p_kw: np.ndarray,
-    q_kvar: np.ndarray,
-    v_out: np.ndarray,
-    iters_out: np.ndarray,
-    parent: np.ndarray,
-    coef: np.ndarray,
-    v_slack: float,
-    inv_base: float,
-    tol: float,
-    max_iter: int,
-    n_chunks: int,
+    p_kw: np.ndarray, q_kvar: np.ndarray, v_out: np.ndarray, iters_out: np.ndarray,
+    parent: np.ndarray, coef: np.ndarray, v_slack: float, inv_base: float, tol: float,
+    max_iter: int, n_chunks: int,
 ) -> int:
     """:func:`_sweep_rows_py` on ``n_chunks`` contiguous slices of the batch, in parallel."""
     n_batch = p_kw.shape[0]
@@ -177,8 +158,6 @@ class _Precomputed:
 
     parent: np.ndarray
     tap: np.ndarray  # (n,) complex ratio of the branch feeding each bus; tap[0] = 1
-    inv_tap: np.ndarray  # (n,) 1 / tap
-    inv_ctap: np.ndarray  # (n,) 1 / conj(tap)
     z: np.ndarray  # (n,) series impedance of the branch feeding each bus; z[0] = 0
     y_from: np.ndarray  # (n,) from-side shunt of the branch feeding each bus
     y_shunt: np.ndarray  # (n,) bus shunt with from-side shunts folded onto parents
@@ -199,11 +178,8 @@ def _precompute(feeder: Feeder) -> _Precomputed:
     y_from[1:] = feeder.g_from_pu + 1j * feeder.b_from_pu
     y_shunt = (feeder.g_bus_pu + 1j * feeder.b_bus_pu).astype(np.complex128)
     np.add.at(y_shunt, parent[1:], y_from[1:] / np.abs(tap[1:]) ** 2)
-    inv_tap, inv_ctap = 1.0 / tap, 1.0 / np.conj(tap)
-    coef = np.ascontiguousarray(np.stack([inv_tap, inv_ctap, z, y_shunt]))
-    return _Precomputed(
-        parent, tap, inv_tap, inv_ctap, z, y_from, y_shunt, float(feeder.v_slack_pu), coef
-    )
+    coef = np.ascontiguousarray(np.stack([1.0 / tap, 1.0 / np.conj(tap), z, y_shunt]))
+    return _Precomputed(parent, tap, z, y_from, y_shunt, float(feeder.v_slack_pu), coef)
 
 
 def _dense_matrices(pre: _Precomputed) -> tuple[np.ndarray, np.ndarray]:
@@ -228,11 +204,8 @@ def _dense_matrices(pre: _Precomputed) -> tuple[np.ndarray, np.ndarray]:
         drop[k] = drop[parent[k]] / pre.tap[k] + pre.z[k] * i_series[k]
         ratio[k] = ratio[parent[k]] / pre.tap[k]
     g = drop[1:, 1:]
-    a = ratio[1:]
     lhs = np.eye(n - 1, dtype=np.complex128) + g * pre.y_shunt[1:][None, :]
-    h = np.linalg.solve(lhs, g)
-    w = np.linalg.solve(lhs, a)
-    return h, w
+    return np.linalg.solve(lhs, g), np.linalg.solve(lhs, ratio[1:])
 
 
 _CACHE: "weakref.WeakKeyDictionary[Feeder, _Precomputed]" = weakref.WeakKeyDictionary()
@@ -263,25 +236,22 @@ def _numpy_kernel(
     active = np.arange(n_batch)
     tol2 = tol * tol
     for it in range(1, max_iter + 1):
-        all_active = active.size == n_batch
-        v_act = v if all_active else v[active]
-        s_act = s_conj if all_active else s_conj[active]
+        every = active.size == n_batch  # skip the fancy indexing while all rows iterate
+        v_act, s_act = (v, s_conj) if every else (v[active], s_conj[active])
         v_new = w_v0 - (s_act / np.conj(v_act)) @ h_t
         d = v_new - v_act
         dv2 = np.max(d.real**2 + d.imag**2, axis=1)
-        if all_active:
+        if every:
             v = v_new
         else:
             v[active] = v_new
         bad = ~(np.min(v_new.real**2 + v_new.imag**2, axis=1) > _V_COLLAPSE_PU**2)
         done = (dv2 < tol2) & ~bad
         iters[active[done]] = it
-        keep = ~done & ~bad
-        if keep.all():
-            continue
-        active = active[keep]
-        if active.size == 0:
-            break
+        if (done | bad).any():
+            active = active[~done & ~bad]
+            if active.size == 0:
+                break
     v_full = np.empty((n_batch, n), dtype=np.complex128)
     v_full[:, 0] = pre.v_slack
     v_full[:, 1:] = v
@@ -436,9 +406,10 @@ class PowerFlowSolver:
         backend: ``"auto"`` (numba when installed, else numpy), ``"numba"`` or ``"numpy"``.
         tol_pu: Convergence tolerance on the largest voltage change between sweeps [pu].
         max_iter: Iteration limit; a snapshot still moving after it raises ``PowerFlowDiverged``.
-        parallel: Let the numba kernel spread batches of at least :data:`PARALLEL_MIN_BATCH`
-            snapshots over numba's threads (``numba.set_num_threads``). Results are identical
-            either way; set ``False`` inside processes that must stay single-threaded.
+        parallel: Spread batches of at least :data:`PARALLEL_MIN_BATCH` snapshots over numba's
+            threads (``numba.set_num_threads``); identical results. About 1.9x faster on two idle
+            cores, but several times slower when other processes keep the cores busy (every call
+            then waits for the OS to schedule the worker threads), hence off by default.
     """
 
     def __init__(
@@ -448,7 +419,7 @@ class PowerFlowSolver:
         tol_pu: float = DEFAULT_TOL_PU,
         max_iter: int = DEFAULT_MAX_ITER,
         *,
-        parallel: bool = True,
+        parallel: bool = False,
     ) -> None:
         if backend not in ("auto", "numba", "numpy"):
             raise ConfigError(f"backend must be 'auto', 'numba' or 'numpy', got {backend!r}.")
@@ -494,11 +465,13 @@ class PowerFlowSolver:
         if self.backend == "numba":
             v, iters, n_failed = self._solve_numba(p.reshape(-1, n), q.reshape(-1, n))
         else:
-            s_pu = (p + 1j * q).reshape(-1, n) / self.feeder.s_base_kva
-            if np.isfinite(s_pu).all():
+            finite = (np.isfinite(p).all(axis=-1) & np.isfinite(q).all(axis=-1)).reshape(-1)
+            if finite.all():
+                s_pu = (p + 1j * q).reshape(-1, n) / self.feeder.s_base_kva
                 v, iters = _numpy_kernel(self._pre, s_pu, self.tol_pu, self.max_iter)
             else:
-                v, iters = s_pu, np.where(np.isfinite(s_pu).all(axis=1), 0, _NOT_FINITE)
+                v = np.full((finite.size, n), np.nan, dtype=np.complex128)
+                iters = np.where(finite, 0, _NOT_FINITE)
             n_failed = np.count_nonzero(iters < 0)
         if n_failed:
             self._raise_failed(iters)
@@ -528,21 +501,15 @@ class PowerFlowSolver:
         return v, iters, _sweep_rows(p, q, v, iters, 0, n_batch, *args)
 
     def _raise_failed(self, iters: np.ndarray) -> None:
-        def listing(idx: np.ndarray) -> str:
-            return f"{idx[:10].tolist()}{'...' if idx.size > 10 else ''}"
-
-        bad_input = np.flatnonzero(iters == _NOT_FINITE)
+        bad_input, bad = np.flatnonzero(iters == _NOT_FINITE), np.flatnonzero(iters < 0)
+        which = bad_input if bad_input.size else bad
+        msg = (f"{which.size} of {iters.size} snapshots (flat batch indices "
+               f"{which[:10].tolist()}{'...' if which.size > 10 else ''})")
         if bad_input.size:
-            raise ConfigError(
-                f"p_kw and q_kvar must be finite (no NaN or inf); {bad_input.size} of "
-                f"{iters.size} snapshots are not (flat batch indices {listing(bad_input)})."
-            )
-        bad = np.flatnonzero(iters < 0)
+            raise ConfigError(f"p_kw and q_kvar must be finite (no NaN or inf); {msg} are not.")
         raise PowerFlowDiverged(
-            f"Power flow on feeder {self.feeder.name!r} did not converge for "
-            f"{bad.size} of {iters.size} snapshots (flat batch indices {listing(bad)}): "
-            f"the load is beyond the feeder's voltage collapse point or max_iter={self.max_iter} "
-            "is too small.",
+            f"Power flow on feeder {self.feeder.name!r} did not converge for {msg}: the load is "
+            f"beyond the feeder's voltage collapse point or max_iter={self.max_iter} is too small.",
             batch_indices=bad,
         )
 
@@ -555,28 +522,18 @@ def solve(
     backend: str = "auto",
     tol_pu: float = DEFAULT_TOL_PU,
     max_iter: int = DEFAULT_MAX_ITER,
-    parallel: bool = True,
+    parallel: bool = False,
 ) -> PowerFlowResult:
     """Solve the exact AC (DistFlow) power flow of a radial feeder.
 
-    A convenience wrapper of :class:`PowerFlowSolver` (the feeder's matrices are cached).
-
-    Args:
-        feeder: The feeder.
-        p_kw: ``(..., n_bus)`` active power drawn at each bus [kW] (consumption positive).
-        q_kvar: ``(..., n_bus)`` reactive power drawn at each bus [kvar]; default zero.
-        backend: ``"auto"``, ``"numba"`` or ``"numpy"``.
-        tol_pu: Convergence tolerance [pu].
-        max_iter: Iteration limit.
-        parallel: Allow the multi-threaded numba kernel for large batches.
-
-    Returns:
-        :class:`PowerFlowResult`.
+    ``PowerFlowSolver(feeder, backend, tol_pu, max_iter, parallel=parallel).solve(p_kw, q_kvar)``
+    (see there; the feeder's precomputed arrays are cached): ``p_kw``/``q_kvar`` are
+    ``(..., n_bus)`` bus loads [kW, kvar], consumption positive.
 
     Raises:
         ConfigError: Wrong input shape or non-finite inputs.
         PowerFlowDiverged: Some snapshots did not converge.
     """
-    return PowerFlowSolver(
-        feeder, backend, tol_pu, max_iter, parallel=parallel
-    ).solve(p_kw, q_kvar)
+    return PowerFlowSolver(feeder, backend, tol_pu, max_iter, parallel=parallel).solve(
+        p_kw, q_kvar
+    )

@@ -133,7 +133,7 @@ def available_power_kw(params: PVParams, profile_value: _ArrayLike) -> np.ndarra
     else:
         profile_value = np.asarray(profile_value, dtype=np.float64)
         lo, hi = float(profile_value.min()), float(profile_value.max())
-    if not (0.0 <= lo and hi <= _PROFILE_MAX):  # NaN fails both comparisons
+    if not (lo >= 0.0 and hi <= _PROFILE_MAX):  # NaN fails both comparisons
         raise DataError(
             f"PV profile value(s) in [{lo}, {hi}] outside [0, {_PROFILE_MAX}] kW/kWp (or NaN); "
             "the profile must be normalised to the installed power."
@@ -236,7 +236,8 @@ def sample_pv(
     lo, hi = p_range_kwp
     if n < 1 or not 0.0 < lo <= hi or not inverter_ratio > 0.0:
         raise ConfigError(
-            f"sample_pv: need n >= 1, 0 < low <= high and inverter_ratio > 0 (got {n}, {p_range_kwp}, {inverter_ratio})."
+            "sample_pv: need n >= 1, 0 < low <= high and inverter_ratio > 0 "
+            f"(got {n}, {p_range_kwp}, {inverter_ratio})."
         )
     p_kwp = rng.uniform(lo, hi, n)
     return PVParams(p_peak_kwp=p_kwp, s_inverter_kva=inverter_ratio * p_kwp)

@@ -49,8 +49,9 @@ def sample_episode(scenario: Scenario, rng: np.random.Generator, community: Comm
     start = sample_start_day(scenario, rng)
     exogenous = build_exogenous(community.feeder, scenario, start)
     sessions = (
-        ev.sample_sessions(rng, community.n_ev, scenario.n_steps, float(scenario.dt_s), start_hour=0.0,
-                           v2g_share=1.0 if scenario.ev_v2g else 0.0)
+        ev.sample_sessions(rng, community.n_ev, scenario.n_steps, float(scenario.dt_s),
+                           start_hour=float(scenario.start_hour_local),
+                           stats=ev.HomeChargingStats(v2g_share=1.0 if scenario.ev_v2g else 0.0))
         if community.n_ev else None
     )
     return Episode(scenario=scenario, community=community, start_day_local=start, exogenous=exogenous,

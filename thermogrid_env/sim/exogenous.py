@@ -1,7 +1,7 @@
 """Exogenous data of one episode: base loads, ambient temperature, irradiance, PV and prices.
 
-Episodes start at local midnight (Europe/Berlin) on a day of the shipped year 2016 and run on a UTC
-time grid of ``scenario.dt_s``. The 15-min SimBench profiles are held constant within their
+Episodes start at ``scenario.start_hour_local`` (Europe/Berlin; default noon) on a day of the
+shipped year 2016 and run on a UTC time grid of ``scenario.dt_s``. The 15-min SimBench profiles are held constant within their
 quarter hour when ``dt_s < 900`` s; the hourly ERA5 temperature is interpolated linearly.
 """
 
@@ -94,7 +94,9 @@ def candidate_days(scenario: Scenario) -> list[pd.Timestamp]:
         return [pd.Timestamp(scenario.start_date).tz_localize(LOCAL_TZ)]
     months = SEASONS[scenario.season]
     days = pd.date_range("2016-01-01", "2016-12-31", freq="D", tz=LOCAL_TZ)
-    last_start = pd.Timestamp("2017-01-01", tz=LOCAL_TZ) - pd.Timedelta(days=scenario.episode_days)
+    last_start = pd.Timestamp("2017-01-01", tz=LOCAL_TZ) - pd.Timedelta(
+        days=scenario.episode_days, hours=scenario.start_hour_local
+    )
     return [d for d in days if d.month in months and d <= last_start]
 
 
@@ -105,7 +107,7 @@ def sample_start_day(scenario: Scenario, rng: np.random.Generator) -> pd.Timesta
 
 
 def build_exogenous(feeder: Feeder, scenario: Scenario, start_day_local: pd.Timestamp) -> Exogenous:
-    """Assemble the exogenous series of an episode starting at local midnight of a day.
+    """Assemble the exogenous series of an episode starting on a day at ``scenario.start_hour_local``.
 
     Args:
         feeder: The feeder whose loads (``load_profile``, ``load_p_kw``) are attached.
@@ -115,9 +117,10 @@ def build_exogenous(feeder: Feeder, scenario: Scenario, start_day_local: pd.Time
     Returns:
         :class:`Exogenous` with ``scenario.n_steps`` rows.
     """
-    start = pd.Timestamp(start_day_local)
-    start = start.tz_localize(LOCAL_TZ) if start.tzinfo is None else start.tz_convert(LOCAL_TZ)
-    start_utc = start.normalize().tz_convert("UTC")
+    day = pd.Timestamp(start_day_local)
+    day = day.tz_convert(LOCAL_TZ).tz_localize(None) if day.tzinfo is not None else day
+    start = (day.normalize() + pd.Timedelta(hours=scenario.start_hour_local)).tz_localize(LOCAL_TZ)
+    start_utc = start.tz_convert("UTC")
     time_utc = pd.date_range(start_utc, periods=scenario.n_steps, freq=pd.Timedelta(seconds=scenario.dt_s))
 
     index, p_norm, q_norm = _year_tables(tuple(feeder.load_profile))

@@ -131,23 +131,29 @@ def step_kpis(
         ``{kpi name: increment}``; summed KPIs are step amounts, maxed KPIs step values, and
         ``line_loading_mean`` the step's mean line loading.
     """
-    v_dev = voltage_deviation_pu(v_pu, limits.v_min_pu, limits.v_max_pu)
-    t_dev = comfort_deviation_k(t_indoor_c, limits.t_min_c, limits.t_max_c)
+    # Hot path (every env step): few numpy calls, the rest in Python floats.
+    v_dev = np.maximum(limits.v_min_pu - v_pu, v_pu - limits.v_max_pu)  # > 0 only outside the band
+    n_violations = int(np.count_nonzero(v_dev > 0.0))
+    t_dev = np.maximum(limits.t_min_c - t_indoor_c, t_indoor_c - limits.t_max_c)
+    discomfort_k = float(np.maximum(t_dev, 0.0).sum()) if t_dev.size else 0.0
+    imported_kw = float(np.maximum(bus_net_p_kw, 0.0).sum())
+    exported_kw = imported_kw - float(bus_net_p_kw.sum())
+    p_slack = float(p_slack_kw)
     return {
         "aging_h": float(loss_of_life_h),
         "hot_spot_max_c": float(hot_spot_c),
         "losses_kwh": float(p_loss_kw) * dt_h,
-        "voltage_violations": float(np.count_nonzero(v_dev > 0.0)),
-        "voltage_dev_max_pu": float(v_dev.max(initial=0.0)),
-        "line_loading_max": float(line_loading.max(initial=0.0)),
+        "voltage_violations": float(n_violations),
+        "voltage_dev_max_pu": max(float(v_dev.max()), 0.0) if n_violations else 0.0,
+        "line_loading_max": float(line_loading.max()) if line_loading.size else 0.0,
         "line_loading_mean": float(line_loading.mean()) if line_loading.size else 0.0,
         "trafo_loading_max": float(trafo_loading),
-        "discomfort_kh": float(t_dev.sum()) * dt_h,
+        "discomfort_kh": discomfort_k * dt_h,
         "ev_unmet_kwh": float(ev_unmet_kwh),
-        "cost_eur": energy_cost_eur(bus_net_p_kw, price_eur_per_kwh, feed_in_eur_per_kwh, dt_h),
+        "cost_eur": (price_eur_per_kwh * imported_kw - feed_in_eur_per_kwh * exported_kw) * dt_h,
         "curtailment_kwh": float(pv_curtailed_kw) * dt_h,
-        "import_kwh": max(float(p_slack_kw), 0.0) * dt_h,
-        "peak_import_kw": max(float(p_slack_kw), 0.0),
+        "import_kwh": max(p_slack, 0.0) * dt_h,
+        "peak_import_kw": max(p_slack, 0.0),
     }
 
 

@@ -18,6 +18,7 @@ A step of length ``dt`` from ``t_k`` (inputs held constant over the step):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,10 @@ class Setpoints:
     ev_p_kw: np.ndarray
     pv_curtailment: np.ndarray
     pv_q_kvar: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name in ("hp_p_kw", "ev_p_kw", "pv_curtailment", "pv_q_kvar"):
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.float64))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -288,7 +293,8 @@ class Simulator:
         c = self.community
         for name, n in (("hp_p_kw", c.n_hp), ("ev_p_kw", c.n_ev), ("pv_curtailment", c.n_pv), ("pv_q_kvar", c.n_pv)):
             arr = getattr(sp, name)
-            if np.shape(arr) != (n,):
-                raise ConfigError(f"Setpoints.{name} must have shape ({n},), got {np.shape(arr)}.")
-            if not np.isfinite(arr).all():
+            if arr.shape != (n,):
+                raise ConfigError(f"Setpoints.{name} must have shape ({n},), got {arr.shape}.")
+            # The sum is NaN or inf exactly when an element is (cheaper than isfinite().all()).
+            if not math.isfinite(arr.sum()) and not np.isfinite(arr).all():
                 raise ConfigError(f"Setpoints.{name} contains NaN or inf.")

@@ -1,0 +1,127 @@
+"""Learned controllers with stable-baselines3 (PPO): the only module importing torch / SB3.
+
+Both are imported lazily inside the functions, so ``import baselines`` works without them; a
+missing one raises :class:`~thermogrid_env.errors.MissingExtraError` naming the ``rl`` extra.
+
+Example::
+
+    from baselines.rl import SB3Controller, train_ppo
+    model = train_ppo("winter-high-der", total_timesteps=200_000, seed=0)
+    model.save("ppo_winter.zip")
+    evaluate({"ppo": SB3Controller(model)}, episodes=5)
+
+The model is evaluated exactly as trained: on the environment's observations, deterministic.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from baselines.protocol import PredictAdapter
+from thermogrid_env.config import Scenario, get_scenario
+from thermogrid_env.errors import ConfigError, import_optional
+
+__all__ = ["MODEL_ENV_VAR", "SB3Controller", "load", "make_env", "ppo_from_env", "train_ppo"]
+
+#: Environment variable with the path of a saved PPO model, used by the ``ppo`` entry point.
+MODEL_ENV_VAR = "THERMOGRID_PPO_MODEL"
+
+
+def _sb3() -> Any:
+    return import_optional("stable_baselines3", "rl")
+
+
+def make_env(scenario: str | Scenario = "winter-high-der", env_kwargs: Mapping[str, Any] | None = None) -> Any:
+    """The training environment: :class:`ThermoGridEnv` with SB3's ``Monitor`` (episode stats)."""
+    from stable_baselines3.common.monitor import Monitor  # noqa: PLC0415 - optional extra
+
+    from thermogrid_env.envs.thermogrid_env import ThermoGridEnv  # noqa: PLC0415
+
+    return Monitor(ThermoGridEnv(scenario=get_scenario(scenario), **dict(env_kwargs or {})))
+
+
+def _policy_for(env: Any) -> str:
+    from gymnasium import spaces  # noqa: PLC0415
+
+    return "MultiInputPolicy" if isinstance(env.observation_space, spaces.Dict) else "MlpPolicy"
+
+
+def train_ppo(
+    scenario: str | Scenario = "winter-high-der",
+    total_timesteps: int = 100_000,
+    seed: int = 0,
+    *,
+    env_kwargs: Mapping[str, Any] | None = None,
+    verbose: int = 0,
+    **ppo_kwargs: Any,
+) -> Any:
+    """Train PPO on a scenario (CPU, SB3 defaults unless overridden).
+
+    Args:
+        scenario: Preset name or scenario.
+        total_timesteps: Environment steps to train for.
+        seed: Seed of SB3 (policy init, sampling) and of the environment's episode stream.
+        env_kwargs: Further keyword arguments of the environment.
+        verbose: SB3 verbosity.
+        **ppo_kwargs: Passed to ``stable_baselines3.PPO`` (e.g. ``n_steps``, ``batch_size``,
+            ``learning_rate``, ``device``).
+
+    Returns:
+        The trained ``stable_baselines3.PPO`` model.
+
+    Raises:
+        MissingExtraError: stable-baselines3 / torch are not installed (``pip install 'thermogrid-env[rl]'``).
+        ConfigError: ``total_timesteps < 1``.
+    """
+    if total_timesteps < 1:
+        raise ConfigError(f"total_timesteps must be >= 1, got {total_timesteps}.")
+    sb3 = _sb3()
+    env = make_env(scenario, env_kwargs)
+    env.reset(seed=seed)
+    kwargs = {"device": "cpu", "verbose": verbose, "seed": seed, **ppo_kwargs}
+    model = sb3.PPO(_policy_for(env), env, **kwargs)
+    model.learn(total_timesteps=total_timesteps)
+    return model
+
+
+def load(path: str | Path, device: str = "cpu") -> Any:
+    """Load a saved PPO model (``model.save(path)``).
+
+    Raises:
+        MissingExtraError: stable-baselines3 is not installed.
+        FileNotFoundError: No such file.
+    """
+    path = Path(path)
+    if not path.exists() and not path.with_suffix(".zip").exists():
+        raise FileNotFoundError(f"No saved model at {path} (nor {path.with_suffix('.zip')}).")
+    return _sb3().PPO.load(str(path), device=device)
+
+
+class SB3Controller(PredictAdapter):
+    """A stable-baselines3 model as a controller (deterministic actions, recurrent state kept).
+
+    Args:
+        model: A trained SB3 model, or the path of a saved PPO model.
+        deterministic: Use the policy's mode (default) instead of sampling.
+    """
+
+    def __init__(self, model: Any, deterministic: bool = True) -> None:
+        super().__init__(load(model) if isinstance(model, (str, Path)) else model, deterministic)
+
+
+def ppo_from_env() -> SB3Controller:
+    """Entry-point factory ``ppo``: the PPO model saved at ``$THERMOGRID_PPO_MODEL``.
+
+    Raises:
+        ConfigError: The variable is not set.
+    """
+    path = os.environ.get(MODEL_ENV_VAR)
+    if not path:
+        raise ConfigError(
+            f"The 'ppo' controller loads a trained model: set {MODEL_ENV_VAR}=/path/to/model.zip "
+            "(train one with baselines.rl.train_ppo(...).save(path))."
+        )
+    return SB3Controller(path)

@@ -1,0 +1,118 @@
+"""Forecasters and the forecast part of the observation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from thermogrid_env.config import get_scenario
+from thermogrid_env.envs import ThermoGridEnv
+from thermogrid_env.errors import ConfigError
+from thermogrid_env.forecast import Forecaster, NoisyForecaster, PerfectForecaster, PersistenceForecaster
+from thermogrid_env.sim.episode import sample_episode
+
+
+@pytest.fixture(scope="module")
+def exogenous():
+    return sample_episode(get_scenario("summer-high-pv"), np.random.default_rng(0)).exogenous
+
+
+@pytest.mark.parametrize("cls", [PerfectForecaster, NoisyForecaster, PersistenceForecaster])
+def test_protocol_shapes_and_monotone_quantiles(cls, exogenous) -> None:
+    fc = cls()
+    assert isinstance(fc, Forecaster)
+    with pytest.raises(ConfigError, match="reset"):
+        fc.forecast(0, 4)
+    fc.reset(exogenous, np.random.default_rng(0))
+    n = exogenous.n_steps
+    for step in (0, 50, n - 1, n):
+        f = fc.forecast(step, 16)
+        assert f.issue_step == step and f.horizon_steps == 16
+        for arr in (f.t_ambient_c, f.pv_per_kwp, f.price_eur_per_kwh):
+            assert arr.shape == (3, 16) and np.isfinite(arr).all()
+            assert np.all(np.diff(arr, axis=0) >= 0.0)
+        assert np.all(f.pv_per_kwp >= 0.0)
+    with pytest.raises(ConfigError):
+        fc.forecast(n + 1, 4)
+    with pytest.raises(ConfigError):
+        fc.forecast(0, 0)
+
+
+def test_perfect_is_the_truth_padded_at_the_end(exogenous) -> None:
+    fc = PerfectForecaster()
+    fc.reset(exogenous, np.random.default_rng(0))
+    f = fc.forecast(10, 8)
+    np.testing.assert_array_equal(f.t_ambient_c[1], exogenous.t_ambient_c[11:19])
+    np.testing.assert_array_equal(f.pv_per_kwp[0], exogenous.pv_per_kwp[11:19])
+    np.testing.assert_array_equal(f.price_eur_per_kwh[2], exogenous.price_eur_per_kwh[11:19])
+    end = fc.forecast(exogenous.n_steps - 2, 4)
+    assert np.all(end.t_ambient_c[:, 1:] == exogenous.t_ambient_c[-1])
+    long = fc.forecast(0, PerfectForecaster.PAD_STEPS + 5)  # the slow path
+    np.testing.assert_array_equal(long.t_ambient_c[0, :10], exogenous.t_ambient_c[1:11])
+
+
+def test_noisy_is_reproducible_calibrated_and_order_independent(exogenous) -> None:
+    a, b = NoisyForecaster(), NoisyForecaster()
+    a.reset(exogenous, np.random.default_rng(5))
+    b.reset(exogenous, np.random.default_rng(5))
+    fa = a.forecast(20, 16)
+    b.forecast(60, 16)  # another call first does not change the forecast of step 20
+    fb = b.forecast(20, 16)
+    np.testing.assert_array_equal(fa.t_ambient_c, fb.t_ambient_c)
+    assert a.forecast(20, 16).t_ambient_c.tobytes() == fa.t_ambient_c.tobytes()
+    # spread grows with the lead; the truth falls inside the 10-90 % band about 80 % of the time
+    spread = fa.t_ambient_c[2] - fa.t_ambient_c[0]
+    assert np.all(np.diff(spread) > 0)
+    inside, total = 0, 0
+    for seed in range(40):
+        a.reset(exogenous, np.random.default_rng(seed))
+        f = a.forecast(10, 16)
+        truth = exogenous.t_ambient_c[11:27]
+        inside += int(np.sum((f.t_ambient_c[0] <= truth) & (truth <= f.t_ambient_c[2])))
+        total += truth.size
+    assert 0.7 < inside / total < 0.9
+    with pytest.raises(ConfigError, match="max_horizon_h"):
+        a.forecast(0, 10_000)
+    with pytest.raises(ConfigError):
+        NoisyForecaster(sigma_t_ambient_k=-1.0)
+
+
+def test_persistence_repeats_the_present(exogenous) -> None:
+    fc = PersistenceForecaster()
+    fc.reset(exogenous, np.random.default_rng(0))
+    f = fc.forecast(40, 8)
+    assert np.all(f.t_ambient_c == exogenous.t_ambient_c[40])
+    assert np.all(f.pv_per_kwp == exogenous.pv_per_kwp[40])
+    np.testing.assert_array_equal(f.price_eur_per_kwh[1], exogenous.price_eur_per_kwh[41:49])
+    g = PersistenceForecaster(known_price=False)
+    g.reset(exogenous, np.random.default_rng(0))
+    assert np.all(g.forecast(40, 8).price_eur_per_kwh == exogenous.price_eur_per_kwh[40])
+
+
+def test_env_observes_hourly_forecast_leads() -> None:
+    env = ThermoGridEnv("summer-high-pv", forecast_horizon_h=3)
+    obs, _ = env.reset(seed=1)
+    for _ in range(30):
+        obs, *_ = env.step(env.action_space.sample())
+    spec, exo, k = env.observation_spec, env.episode.exogenous, env.step_index
+    for lead in (1, 2, 3):
+        i = spec.names.index(f"pv_per_kwp[weather,+{lead}h,q0.5]")
+        assert obs[i] == pytest.approx(exo.pv_per_kwp[k + 4 * lead], abs=1e-6)
+        j = spec.names.index(f"t_ambient_c[weather,+{lead}h,q0.9]")
+        assert obs[j] == pytest.approx(exo.t_ambient_c[k + 4 * lead] / 20.0, abs=1e-6)
+    assert obs[spec.index("t_ambient_c", "weather")] == pytest.approx(exo.t_ambient_c[k] / 20.0, abs=1e-6)
+
+
+def test_env_with_noisy_forecaster_is_deterministic() -> None:
+    def run(seed: int) -> np.ndarray:
+        env = ThermoGridEnv(forecaster=NoisyForecaster())
+        obs, _ = env.reset(seed=seed)
+        out = [obs]
+        for _ in range(5):
+            out.append(env.step(np.zeros(env.action_space.shape, np.float32))[0])
+        return np.stack(out)
+
+    np.testing.assert_array_equal(run(3), run(3))
+    perfect = ThermoGridEnv()
+    obs, _ = perfect.reset(seed=3)
+    assert not np.array_equal(run(3)[0], obs)

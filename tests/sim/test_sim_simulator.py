@@ -1,0 +1,159 @@
+"""The simulator core: determinism, device limits, energy balance, one model for the houses."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from thermogrid_env import datasets
+from thermogrid_env.config import get_scenario
+from thermogrid_env.errors import ConfigError
+from thermogrid_env.physics import building, ev
+from thermogrid_env.sim.community import device_counts, sample_community
+from thermogrid_env.sim.episode import sample_episode
+from thermogrid_env.sim.exogenous import build_exogenous
+from thermogrid_env.sim.simulator import Setpoints
+
+SCENARIO = get_scenario("winter-high-der")
+
+
+@pytest.fixture(scope="module")
+def episode():
+    return sample_episode(SCENARIO, np.random.default_rng(7))
+
+
+def _full_power(ep) -> Setpoints:
+    c = ep.community
+    return Setpoints(
+        hp_p_kw=c.heat_pumps.p_rated_el_kw * 2.0,  # above the rating: clipped by the simulator
+        ev_p_kw=np.full(c.n_ev, 50.0),
+        pv_curtailment=np.zeros(c.n_pv),
+        pv_q_kvar=np.full(c.n_pv, 100.0),  # beyond the inverter circle: clipped
+    )
+
+
+def test_community_counts_and_buses_follow_the_scenario() -> None:
+    c = sample_community(SCENARIO, np.random.default_rng(1))
+    assert (c.n_hp, c.n_ev, c.n_pv) == device_counts(SCENARIO)
+    households = set(np.flatnonzero(c.feeder.load_is_household))
+    for loads in (c.hp_load, c.ev_load, c.pv_load):
+        assert set(loads) <= households
+        assert np.all(np.diff(loads) > 0)
+    np.testing.assert_array_equal(c.hp_bus, c.feeder.load_bus[c.hp_load])
+
+
+def test_same_seed_same_episode_bit_for_bit() -> None:
+    def rollout(seed: int) -> np.ndarray:
+        ep = sample_episode(SCENARIO, np.random.default_rng(seed))
+        sim = ep.simulator()
+        state = sim.initial_state()
+        out = []
+        for _ in range(12):
+            state, res = sim.step(state, _full_power(ep))
+            out.append(np.concatenate([res.v_pu, state.t_indoor_c, state.ev_soc, [res.hot_spot_c]]))
+        return np.array(out)
+
+    a, b, c = rollout(3), rollout(3), rollout(4)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape != c.shape or not np.array_equal(a, c)
+
+
+def test_device_limits_and_energy_balance(episode) -> None:
+    sim = episode.simulator()
+    c = episode.community
+    state = sim.initial_state()
+    for k in range(sim.n_steps):
+        state, res = sim.step(state, _full_power(episode))
+        np.testing.assert_allclose(res.hp_p_kw, c.heat_pumps.p_rated_el_kw)
+        plugged = ev.available(episode.ev_sessions, k)
+        assert np.all(res.ev_p_kw[~plugged] == 0.0)
+        assert np.all(res.ev_p_kw <= episode.ev_sessions.p_max_kw + 1e-12)
+        assert np.all(res.pv_p_kw <= res.pv_available_kw + 1e-12)
+        s = c.pv_systems.s_inverter_kva
+        assert np.all(res.pv_p_kw**2 + res.pv_q_kvar**2 <= s**2 * (1 + 1e-9))
+        # Slack power = all bus loads + losses.
+        assert res.p_slack_kw == pytest.approx(res.bus_p_kw.sum() + res.p_loss_kw, rel=1e-9, abs=1e-9)
+    assert np.all(state.ev_soc <= 1.0 + 1e-12)
+
+
+def test_ev_energy_into_batteries_equals_charging_energy_times_efficiency(episode) -> None:
+    sim = episode.simulator()
+    state = sim.initial_state()
+    soc0 = state.ev_soc.copy()
+    energy_grid_kwh = np.zeros(episode.community.n_ev)
+    for _ in range(sim.n_steps):
+        state, res = sim.step(state, _full_power(episode))
+        energy_grid_kwh += res.ev_p_kw * sim.dt_h
+    s = episode.ev_sessions
+    np.testing.assert_allclose((state.ev_soc - soc0) * s.capacity_kwh, energy_grid_kwh * s.efficiency, atol=1e-9)
+
+
+def test_houses_follow_the_shared_building_model(episode) -> None:
+    """One model: the simulator's indoor temperature equals BuildingModel.step with the same input."""
+    sim = episode.simulator()
+    c, exo = episode.community, episode.exogenous
+    model = building.discretize(c.buildings, SCENARIO.dt_s)
+    state = sim.initial_state()
+    sp = _full_power(episode)
+    next_state, res = sim.step(state, sp)
+    t_i, t_e = model.step(state.t_indoor_c, state.t_envelope_c, exo.t_ambient_c[0], res.hp_heat_kw,
+                          exo.household_p_kw[0, c.hp_load], exo.irradiance_w_per_m2[0])
+    np.testing.assert_allclose(next_state.t_indoor_c, t_i, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(next_state.t_envelope_c, t_e, rtol=0, atol=1e-12)
+
+
+def test_heating_warms_and_no_heating_cools(episode) -> None:
+    sim = episode.simulator()
+    c = episode.community
+    off = Setpoints(hp_p_kw=np.zeros(c.n_hp), ev_p_kw=np.zeros(c.n_ev), pv_curtailment=np.zeros(c.n_pv),
+                    pv_q_kvar=np.zeros(c.n_pv))
+    s_on, s_off = sim.initial_state(), sim.initial_state()
+    for _ in range(8):
+        s_on, _ = sim.step(s_on, _full_power(episode))
+        s_off, _ = sim.step(s_off, off)
+    assert np.all(s_on.t_indoor_c > s_off.t_indoor_c)
+
+
+def test_step_does_not_mutate_its_inputs(episode) -> None:
+    sim = episode.simulator()
+    state = sim.initial_state()
+    before = (state.t_indoor_c.copy(), state.ev_soc.copy())
+    sim.step(state, _full_power(episode))
+    np.testing.assert_array_equal(state.t_indoor_c, before[0])
+    np.testing.assert_array_equal(state.ev_soc, before[1])
+
+
+def test_bad_setpoints_and_stepping_past_the_end_raise(episode) -> None:
+    sim = episode.simulator()
+    state = sim.initial_state()
+    good = _full_power(episode)
+    with pytest.raises(ConfigError, match="hp_p_kw"):
+        sim.step(state, dataclasses.replace(good, hp_p_kw=np.zeros(3)))
+    bad = good.hp_p_kw.copy()
+    bad[0] = np.nan
+    with pytest.raises(ConfigError, match="NaN"):
+        sim.step(state, dataclasses.replace(good, hp_p_kw=bad))
+    end = dataclasses.replace(state, step=sim.n_steps)
+    with pytest.raises(ConfigError, match="reset"):
+        sim.step(end, good)
+
+
+def test_exogenous_matches_shipped_profiles_and_starts_at_the_local_start_hour() -> None:
+    feeder = sample_community(SCENARIO, np.random.default_rng(0)).feeder
+    midnight = dataclasses.replace(SCENARIO, start_hour_local=0)
+    exo = build_exogenous(feeder, midnight, pd.Timestamp("2016-01-15"))
+    last = build_exogenous(feeder, SCENARIO, pd.Timestamp("2016-12-30"))
+    assert last.time_utc[-1] <= pd.Timestamp("2016-12-31 22:45", tz="UTC")
+    assert exo.time_utc[0] == pd.Timestamp("2016-01-14 23:00", tz="UTC")  # CET = UTC+1
+    assert exo.hour_local[0] == 0.0 and exo.n_steps == 96
+    noon = build_exogenous(feeder, SCENARIO, pd.Timestamp("2016-01-15"))
+    assert noon.time_utc[0] == pd.Timestamp("2016-01-15 11:00", tz="UTC") and noon.hour_local[0] == 12.0
+    k = 40
+    name = feeder.load_profile[0]
+    expected = datasets.load_profile(name, "p").loc[exo.time_utc[k]] * feeder.load_p_kw[0]
+    assert exo.household_p_kw[k, 0] == pytest.approx(expected)
+    summer = build_exogenous(feeder, midnight, pd.Timestamp("2016-07-15"))
+    assert summer.time_utc[0] == pd.Timestamp("2016-07-14 22:00", tz="UTC")  # CEST = UTC+2
+    t_hourly = datasets.load_ambient_temperature("1h")
+    assert exo.t_ambient_c[4] == pytest.approx(t_hourly.loc[exo.time_utc[4]], abs=1e-9)

@@ -1,0 +1,25 @@
+"""Smoke runs of the benchmark scripts (tiny repeat counts; no timing assertions)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_powerflow_benchmark_quick() -> None:
+    pytest.importorskip("pandapower")
+    pytest.importorskip("simbench")
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "powerflow.py"), "--quick"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT, check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = [line for line in out.stdout.splitlines() if line.startswith("|")]
+    assert lines[0].startswith("| feeder | n_bus | mode |") and "speed-up" in lines[0]
+    rows = [line for line in lines[2:] if line.startswith("| semiurb4 |")]
+    assert len(rows) == 2 and "single" in rows[0] and "batched 20" in rows[1]

@@ -1,0 +1,203 @@
+"""Validation against pandapower: stored reference results and live ``pandapower.runpp``.
+
+Five radial LV nets (SimBench semiurb4 = the default feeder, SimBench rural2, Kerber Landnetz
+and Vorstadtnetz, Dickert) in three cases (normal load, doubled load, strong PV reverse flow) are
+defined in ``tests/data/make_powerflow_reference.py``, which also wrote the stored reference
+``tests/data/powerflow_reference.npz``. Required agreement (the validation issue): voltage
+magnitude <= 1e-6 pu, angle <= 1e-4 degree, losses <= 1e-4 relative.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from thermogrid_env.network import from_pandapower
+from thermogrid_env.physics import powerflow
+from thermogrid_env.physics.powerflow import solve
+
+pp = pytest.importorskip("pandapower")
+pytest.importorskip("simbench")
+
+V_TOL_PU, ANGLE_TOL_DEG, LOSS_RTOL = 1e-6, 1e-4, 1e-4
+BACKENDS = ["numpy"] + (["numba"] if powerflow.HAS_NUMBA else [])
+
+
+def _load_reference_module():
+    path = Path(__file__).parent / "data" / "make_powerflow_reference.py"
+    spec = importlib.util.spec_from_file_location("make_powerflow_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+REF = _load_reference_module()
+CASE_IDS = [(name, case) for name in REF.NETWORKS for case in REF.CASES]
+
+
+@pytest.fixture(scope="module")
+def base_nets() -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {name: make() for name, make in REF.NETWORKS.items()}
+
+
+@pytest.fixture(scope="module")
+def stored() -> dict:
+    with np.load(REF.OUT_FILE) as data:
+        return {key: data[key] for key in data.files}
+
+
+@pytest.fixture(scope="module")
+def live(base_nets) -> dict:
+    """(name, case) -> (net, feeder, p_kw, q_kvar, live pandapower results)."""
+    out = {}
+    for name, case in CASE_IDS:
+        net = REF.load_case(name, case, base=base_nets[name])
+        feeder = from_pandapower(net, name)
+        p, q = REF.bus_injections(net, feeder)
+        out[name, case] = (net, feeder, p, q, REF.run_pandapower(net))
+    return out
+
+
+def _compare(feeder, res, ref: dict) -> tuple[float, float, float]:
+    """Max |dv| [pu], max |dangle| [deg], relative loss error of our result against ``ref``."""
+    idx = np.array([feeder.bus_index(b) for b in ref["bus_ids"]])
+    dv = np.abs(res.v_pu[idx] - ref["vm_pu"]).max()
+    dang = np.abs((res.v_angle_deg[idx] - ref["va_degree"] + 180.0) % 360.0 - 180.0).max()
+    dloss = abs(float(res.p_loss_kw) - float(ref["p_loss_kw"])) / abs(float(ref["p_loss_kw"]))
+    return float(dv), float(dang), dloss
+
+
+def _stored_case(stored: dict, name: str, case: str) -> dict:
+    prefix = f"{name}__{case}__"
+    return {k[len(prefix):]: v for k, v in stored.items() if k.startswith(prefix)}
+
+
+def test_reference_covers_all_nets_and_cases(stored) -> None:
+    for name, case in CASE_IDS:
+        ref = _stored_case(stored, name, case)
+        assert set(ref) == {"bus_ids", "vm_pu", "va_degree", "p_loss_kw", "p_slack_kw"}
+    # The reverse-flow case really reverses the transformer flow.
+    for name in REF.NETWORKS:
+        assert float(_stored_case(stored, name, "reverse")["p_slack_kw"]) < 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(("name", "case"), CASE_IDS)
+def test_matches_stored_reference(live, stored, name, case, backend) -> None:
+    _, feeder, p, q, _ = live[name, case]
+    res = solve(feeder, p, q, backend=backend)
+    ref = _stored_case(stored, name, case)
+    assert set(ref["bus_ids"].tolist()) == set(feeder.bus_lookup)  # every pandapower bus
+    dv, dang, dloss = _compare(feeder, res, ref)
+    assert dv <= V_TOL_PU and dang <= ANGLE_TOL_DEG and dloss <= LOSS_RTOL, (dv, dang, dloss)
+    assert float(res.p_slack_kw) == pytest.approx(float(ref["p_slack_kw"]), rel=1e-6)
+
+
+@pytest.mark.parametrize(("name", "case"), CASE_IDS)
+def test_matches_live_pandapower(live, name, case) -> None:
+    _, feeder, p, q, ref = live[name, case]
+    dv, dang, dloss = _compare(feeder, solve(feeder, p, q), ref)
+    assert dv <= V_TOL_PU and dang <= ANGLE_TOL_DEG and dloss <= LOSS_RTOL, (dv, dang, dloss)
+
+
+@pytest.mark.parametrize(("name", "case"), CASE_IDS)
+def test_stored_reference_agrees_with_installed_pandapower(live, stored, name, case) -> None:
+    """Fails when a pandapower/simbench upgrade changes the nets or the solution: then check
+    the change and regenerate with ``python tests/data/make_powerflow_reference.py``."""
+    ref = _stored_case(stored, name, case)
+    now = live[name, case][4]
+    np.testing.assert_array_equal(now["bus_ids"], ref["bus_ids"])
+    np.testing.assert_allclose(now["vm_pu"], ref["vm_pu"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(now["va_degree"], ref["va_degree"], rtol=0, atol=1e-7)
+    np.testing.assert_allclose(now["p_loss_kw"], ref["p_loss_kw"], rtol=1e-7)
+
+
+def test_batched_cases_match_live_pandapower(live) -> None:
+    """All three cases of one net in one batched call."""
+    name = "simbench-semiurb4"
+    feeder = live[name, "normal"][1]
+    p = np.stack([live[name, c][2] for c in REF.CASES])
+    q = np.stack([live[name, c][3] for c in REF.CASES])
+    res = solve(feeder, p, q)
+    for i, case in enumerate(REF.CASES):
+        ref = live[name, case][4]
+        idx = np.array([feeder.bus_index(b) for b in ref["bus_ids"]])
+        np.testing.assert_allclose(res.v_pu[i, idx], ref["vm_pu"], rtol=0, atol=V_TOL_PU)
+
+
+def test_branch_quantities_match_pandapower(live) -> None:
+    net, feeder, p, q, _ = live["simbench-rural2", "doubled"]
+    res = solve(feeder, p, q)
+    assert float(res.transformer_loading) == pytest.approx(
+        net.res_trafo.loading_percent.iloc[0] / 100, rel=1e-6
+    )
+    # Line currents [A], matched by the child bus of each line.
+    line_i = {}
+    for idx, line in net.line[net.line.in_service].iterrows():
+        a, b = feeder.bus_index(line.from_bus), feeder.bus_index(line.to_bus)
+        line_i[max(a, b) - 1] = net.res_line.i_ka.loc[idx] * 1e3
+    k = np.array(sorted(line_i))
+    np.testing.assert_allclose(res.i_a[k], [line_i[i] for i in k], rtol=1e-6)
+
+
+def _switchy_net():
+    """A net exercising the converter: tapped transformer, a loop opened by a line switch, a
+    fused bus-bus switch, a line towards an out-of-service bus, a shunt, and cables with a large
+    capacitance so that the open stubs' charging current matters."""
+    net = pp.create_empty_network(sn_mva=0.5)
+    mv, lv, a, b, c, d = (pp.create_bus(net, kv) for kv in (20.0, 0.4, 0.4, 0.4, 0.4, 0.4))
+    oos = pp.create_bus(net, 0.4, in_service=False)
+    pp.create_ext_grid(net, mv, vm_pu=1.03)
+    pp.create_transformer(net, mv, lv, "0.63 MVA 20/0.4 kV", tap_pos=-2)
+
+    def cable(f, t, km):
+        return pp.create_line_from_parameters(
+            net, f, t, km, r_ohm_per_km=0.2, x_ohm_per_km=0.08, c_nf_per_km=20000.0,
+            max_i_ka=0.3,
+        )
+
+    cable(lv, a, 0.3)
+    cable(a, b, 0.2)
+    loop = cable(lv, b, 0.4)
+    pp.create_switch(net, b, loop, et="l", closed=False)  # loop open at b: stub on lv
+    pp.create_switch(net, b, c, et="b", closed=True)  # b and c are one bus
+    cable(a, d, 0.2)
+    cable(d, oos, 0.3)  # stub towards an out-of-service bus
+    pp.create_shunt(net, d, q_mvar=0.01, p_mw=0.001)
+    for bus, p_mw in ((a, 0.05), (c, 0.08), (d, -0.03)):
+        pp.create_load(net, bus, p_mw=p_mw, q_mvar=0.2 * abs(p_mw))
+    return net, (b, c), (loop, 4)
+
+
+def test_converter_edge_cases_match_live_pandapower() -> None:
+    net, (b, c), stubs = _switchy_net()
+    feeder = from_pandapower(net, "switchy")
+    assert feeder.n_bus == 5 and feeder.bus_index(b) == feeder.bus_index(c)
+    assert feeder.tap_ratio[0] == pytest.approx(0.95)
+    p, q = REF.bus_injections(net, feeder)
+    ref = REF.run_pandapower(net)
+    for backend in BACKENDS:
+        dv, dang, dloss = _compare(feeder, solve(feeder, p, q, backend=backend), ref)
+        assert dv <= 1e-9 and dang <= 1e-7 and dloss <= 1e-7, (backend, dv, dang, dloss)
+    # Without folding the open stubs into shunts, the result would differ visibly.
+    plain = copy.deepcopy(net)
+    plain.switch = plain.switch[plain.switch.et != "l"]
+    plain.line = plain.line.drop(index=list(stubs))
+    ref_plain = REF.run_pandapower(plain)
+    assert np.abs(ref_plain["vm_pu"] - ref["vm_pu"]).max() > 1e-4
+
+
+def test_power_base_does_not_change_the_solution(live) -> None:
+    net, feeder, p, q, _ = live["kerber-landnetz-kabel-1", "doubled"]
+    other = from_pandapower(net, "kerber", s_base_kva=37.0)
+    a, b = solve(feeder, p, q), solve(other, p, q)
+    np.testing.assert_allclose(a.v_complex_pu, b.v_complex_pu, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(a.p_loss_kw, b.p_loss_kw, rtol=1e-7)
+    np.testing.assert_allclose(a.i_a, b.i_a, rtol=1e-7)

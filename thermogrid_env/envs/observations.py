@@ -1,0 +1,312 @@
+"""The observation layout of :class:`~thermogrid_env.envs.thermogrid_env.ThermoGridEnv`.
+
+Declared as a list of :class:`Entry` (quantity, component, unit, scaling; after gym-anm's
+``(quantity, component, unit)`` tuples), one per vector element. Each element is scaled to roughly
+unit range, ``(raw - offset) / scale``, and clipped into the entry's ``[low, high]`` (wide bounds,
+reached only in extreme states; clipping keeps the observation inside the declared space), so
+stable-baselines3 can learn without a normalisation wrapper.
+
+Layout (``H`` forecast leads of 1, 2, ... h; ``Q`` quantiles; see :meth:`ObservationSpec.table`):
+
+=====================================  ==========  ===============  ===========================
+quantity [component]                   unit        scaling          note
+=====================================  ==========  ===============  ===========================
+hour_sin, hour_cos [clock]             -           as is            local hour of day
+doy_sin, doy_cos [clock]               -           as is            day of year
+pv_per_kwp [weather]                   kW/kWp      as is            PV output per kWp now
+base_p_kw [feeder]                     kW          / rated kVA      sum of the base loads now
+t_ambient_c [weather]                  °C          / 20             ambient temperature now
+price_eur_per_kwh [tariff]             EUR/kWh     / 0.5            energy price now
+t_ambient_c [weather, +lead, q]        °C          / 20             Q × H forecast values
+pv_per_kwp [weather, +lead, q]         kW/kWp      as is            Q × H forecast values
+price_eur_per_kwh [tariff, +lead, q]   EUR/kWh     / 0.5            Q × H forecast values
+t_indoor_c [hp:i]                      °C          (t - 21) / 5     per heat-pump house
+ev_soc [ev:i]                          -           as is            0 while not plugged in
+ev_plugged [ev:i]                      -           as is            1 plugged in, else 0
+ev_time_to_departure_h [ev:i]          h           / 24             0 while not plugged in
+ev_charge_time_needed_h [ev:i]         h           / 24             full-power hours to target
+v_pu [bus:b]                           pu          (v - 1) / 0.1    observed buses
+hot_spot_c [transformer]               °C          (θ - 60) / 40    IEC 60076-7 hot spot
+loading [transformer]                  -           as is            current / rated current
+=====================================  ==========  ===============  ===========================
+
+"Now" values are those of the step about to be played; the observation after the last step
+repeats the last step's exogenous values. Grid values (voltages, hot spot, loading) are the
+measurements of the previous step (after ``reset``: the base load alone, the transformer at its
+initial state). Time values of EVs are capped at 48 h.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from gymnasium import spaces
+
+from thermogrid_env.errors import ConfigError
+from thermogrid_env.forecast.base import Forecast
+from thermogrid_env.sim.episode import Episode
+
+#: Indoor temperature offset and scale [°C].
+T_INDOOR_OFFSET_C, T_INDOOR_SCALE_K = 21.0, 5.0
+#: Ambient temperature scale [K].
+T_AMBIENT_SCALE_K = 20.0
+#: Price scale [EUR/kWh].
+PRICE_SCALE_EUR_PER_KWH = 0.5
+#: Voltage scaling: ``(v - 1) / 0.1``.
+V_OFFSET_PU, V_SCALE_PU = 1.0, 0.1
+#: Hot-spot scaling: ``(θ - 60) / 40`` [°C].
+HOT_SPOT_OFFSET_C, HOT_SPOT_SCALE_K = 60.0, 40.0
+#: Time scale of EV times [h], and their cap [h].
+EV_TIME_SCALE_H, EV_TIME_CAP_H = 24.0, 48.0
+
+
+class Entry(NamedTuple):
+    """One element of the observation vector: ``clip((raw - offset) / scale, low, high)``.
+
+    Attributes:
+        quantity: What is observed, with its unit in the name where it has one (``"v_pu"``).
+        component: Which object: ``"clock"``, ``"weather"``, ``"tariff"``, ``"feeder"``,
+            ``"transformer"``, ``"hp:i"``, ``"ev:i"`` (device ``i`` of the community) or
+            ``"bus:b"`` (feeder bus ``b``).
+        unit: Unit of the raw value.
+        offset, scale: Scaling of the raw value.
+        low, high: Bounds of the scaled value (the observation space).
+        lead_h: Forecast lead [h] (0: observed now).
+        quantile: Forecast quantile level (NaN: not a forecast).
+    """
+
+    quantity: str
+    component: str
+    unit: str
+    offset: float
+    scale: float
+    low: float
+    high: float
+    lead_h: float = 0.0
+    quantile: float = math.nan
+
+    @property
+    def name(self) -> str:
+        """Readable unique name, e.g. ``"t_indoor_c[hp:3]"`` or ``"pv_per_kwp[weather,+2h,q0.9]"``."""
+        if self.lead_h:
+            return f"{self.quantity}[{self.component},+{self.lead_h:g}h,q{self.quantile:g}]"
+        return f"{self.quantity}[{self.component}]"
+
+
+# (quantity, component, unit, offset, scale, low, high) of the exogenous "now" block, in order
+_EXO_NOW = (
+    ("hour_sin", "clock", "-", 0.0, 1.0, -1.0, 1.0),
+    ("hour_cos", "clock", "-", 0.0, 1.0, -1.0, 1.0),
+    ("doy_sin", "clock", "-", 0.0, 1.0, -1.0, 1.0),
+    ("doy_cos", "clock", "-", 0.0, 1.0, -1.0, 1.0),
+    ("pv_per_kwp", "weather", "kW/kWp", 0.0, 1.0, 0.0, 2.0),
+    ("base_p_kw", "feeder", "kW", 0.0, None, -2.0, 5.0),  # scale: transformer rating
+    ("t_ambient_c", "weather", "°C", 0.0, T_AMBIENT_SCALE_K, -3.0, 3.0),
+    ("price_eur_per_kwh", "tariff", "EUR/kWh", 0.0, PRICE_SCALE_EUR_PER_KWH, -4.0, 10.0),
+)
+_FORECAST = (  # (quantity, component, unit, offset, scale, low, high, Forecast attribute)
+    ("t_ambient_c", "weather", "°C", 0.0, T_AMBIENT_SCALE_K, -3.0, 3.0, "t_ambient_c"),
+    ("pv_per_kwp", "weather", "kW/kWp", 0.0, 1.0, 0.0, 2.0, "pv_per_kwp"),
+    ("price_eur_per_kwh", "tariff", "EUR/kWh", 0.0, PRICE_SCALE_EUR_PER_KWH, -4.0, 10.0, "price_eur_per_kwh"),
+)
+
+
+class ObservationSpec:
+    """Declared observation layout, its space, and the fast per-step fill.
+
+    Args:
+        n_hp, n_ev: Device counts.
+        observed_buses: Feeder bus indices whose voltage is observed.
+        base_load_scale_kw: Scale of the feeder base load (the transformer rating [kVA]).
+        quantiles: Forecast quantile levels.
+        forecast_horizon_h: Number of hourly forecast leads (0: no forecasts).
+        steps_per_hour: Simulation steps per hour (forecast leads are every hour).
+    """
+
+    def __init__(
+        self,
+        *,
+        n_hp: int,
+        n_ev: int,
+        observed_buses: Sequence[int],
+        base_load_scale_kw: float,
+        quantiles: Sequence[float],
+        forecast_horizon_h: int,
+        steps_per_hour: int,
+    ) -> None:
+        if not base_load_scale_kw > 0:
+            raise ConfigError(f"ObservationSpec: base_load_scale_kw must be > 0, got {base_load_scale_kw}.")
+        self.n_hp, self.n_ev = int(n_hp), int(n_ev)
+        self.observed_buses = np.asarray(observed_buses, dtype=np.int64)
+        self.quantiles = tuple(float(q) for q in quantiles)
+        self.forecast_horizon_h = int(forecast_horizon_h)
+        self.steps_per_hour = int(steps_per_hour)
+        entries: list[Entry] = []
+        self._slices: dict[str, slice] = {}
+
+        def add(key: str, new: list[Entry]) -> None:
+            self._slices[key] = slice(len(entries), len(entries) + len(new))
+            entries.extend(new)
+
+        add("exo_now", [Entry(q, c, u, o, base_load_scale_kw if s is None else s, lo, hi)
+                        for q, c, u, o, s, lo, hi in _EXO_NOW])
+        for q, c, u, o, s, lo, hi, attr in _FORECAST:
+            add(f"fc_{attr}", [Entry(q, c, u, o, s, lo, hi, float(lead), qt)
+                               for qt in self.quantiles for lead in range(1, self.forecast_horizon_h + 1)])
+        add("t_indoor", [Entry("t_indoor_c", f"hp:{i}", "°C", T_INDOOR_OFFSET_C, T_INDOOR_SCALE_K, -5.0, 5.0)
+                         for i in range(self.n_hp)])
+        for q, u, s, hi in (("ev_soc", "-", 1.0, 1.0), ("ev_plugged", "-", 1.0, 1.0),
+                            ("ev_time_to_departure_h", "h", EV_TIME_SCALE_H, EV_TIME_CAP_H / EV_TIME_SCALE_H),
+                            ("ev_charge_time_needed_h", "h", EV_TIME_SCALE_H, EV_TIME_CAP_H / EV_TIME_SCALE_H)):
+            add(q, [Entry(q, f"ev:{i}", u, 0.0, s, 0.0, hi) for i in range(self.n_ev)])
+        add("v", [Entry("v_pu", f"bus:{b}", "pu", V_OFFSET_PU, V_SCALE_PU, -5.0, 5.0) for b in self.observed_buses])
+        add("grid", [Entry("hot_spot_c", "transformer", "°C", HOT_SPOT_OFFSET_C, HOT_SPOT_SCALE_K, -3.0, 5.0),
+                     Entry("loading", "transformer", "-", 0.0, 1.0, 0.0, 5.0)])
+        self.entries: tuple[Entry, ...] = tuple(entries)
+        self._offset = np.array([e.offset for e in entries])
+        self._inv_scale = 1.0 / np.array([e.scale for e in entries])
+        self._low = np.array([e.low for e in entries])
+        self._high = np.array([e.high for e in entries])
+        # per-step work buffers (raw values, float64) and per-episode tables (set by reset)
+        self._raw = np.zeros(len(entries))
+        self._tmp = np.zeros(len(entries))
+        self._fc_step = self.steps_per_hour
+        self._fc_blocks = tuple(
+            (self._slices[f"fc_{attr}"], attr) for *_, attr in _FORECAST
+        ) if self.forecast_horizon_h else ()
+        self._n_q = len(self.quantiles)
+        buses = self.observed_buses
+        contiguous = buses.size > 0 and np.array_equal(buses, np.arange(buses[0], buses[0] + buses.size))
+        self._v_select: slice | np.ndarray = slice(int(buses[0]), int(buses[0]) + buses.size) if contiguous else buses
+        ev0 = self._slices["ev_soc"].start
+        self._b = (  # integer bounds of the per-step blocks
+            self._slices["exo_now"].stop, self._slices["t_indoor"].start, self._slices["t_indoor"].stop,
+            ev0, ev0 + self.n_ev, ev0 + 3 * self.n_ev, ev0 + 4 * self.n_ev,
+            self._slices["v"].start, self._slices["v"].stop,
+        )
+        self._exo_table = np.zeros((1, len(_EXO_NOW)))
+        # per step: [plugged | time to departure [h] | full-power hours per unit SoC, 0 if unplugged]
+        self._ev_table = np.zeros((1, 3 * self.n_ev))
+        self._ev_target = np.zeros(self.n_ev)
+
+    # ------------------------------------------------------------------ layout
+    @property
+    def size(self) -> int:
+        """Length of the observation vector."""
+        return len(self.entries)
+
+    @property
+    def names(self) -> list[str]:
+        """Names of the elements (:attr:`Entry.name`)."""
+        return [e.name for e in self.entries]
+
+    def space(self) -> spaces.Box:
+        """``Box(low, high, float32)`` with each entry's bounds."""
+        return spaces.Box(self._low.astype(np.float32), self._high.astype(np.float32), dtype=np.float32)
+
+    def slices(self) -> dict[str, slice]:
+        """Slice of each block (``"exo_now"``, ``"fc_t_ambient_c"``, ``"t_indoor"``, ``"ev_soc"``, ...)."""
+        return dict(self._slices)
+
+    def index(self, quantity: str, component: str) -> int:
+        """Index of the (non-forecast) entry of ``quantity`` and ``component``.
+
+        Raises:
+            ConfigError: No such entry.
+        """
+        for i, e in enumerate(self.entries):
+            if e.quantity == quantity and e.component == component and not e.lead_h:
+                return i
+        raise ConfigError(f"No observation entry {quantity}[{component}].")
+
+    def table(self) -> str:
+        """The layout as a markdown table (index, name, unit, offset, scale, bounds)."""
+        rows = ["| index | entry | unit | offset | scale | low | high |", "|---|---|---|---|---|---|---|"]
+        rows += [f"| {i} | {e.name} | {e.unit} | {e.offset:g} | {e.scale:g} | {e.low:g} | {e.high:g} |"
+                 for i, e in enumerate(self.entries)]
+        return "\n".join(rows)
+
+    # ------------------------------------------------------------------ per episode
+    def reset(self, episode: Episode) -> None:
+        """Precompute the episode's per-step tables (exogenous "now" values, EV schedule).
+
+        Args:
+            episode: The episode (its counts must match the spec).
+        """
+        exo, c, scenario = episode.exogenous, episode.community, episode.scenario
+        if (c.n_hp, c.n_ev) != (self.n_hp, self.n_ev):
+            raise ConfigError(f"Episode has (n_hp, n_ev) = {(c.n_hp, c.n_ev)}, spec {(self.n_hp, self.n_ev)}.")
+        t = exo.n_steps
+        rows = np.minimum(np.arange(t + 1), t - 1)  # the final observation repeats the last step
+        hour = 2.0 * np.pi * exo.hour_local[rows] / 24.0
+        doy = 2.0 * np.pi * (np.asarray(exo.day_of_year, dtype=np.float64)[rows] - 1.0) / 366.0
+        self._exo_table = np.column_stack([
+            np.sin(hour), np.cos(hour), np.sin(doy), np.cos(doy), exo.pv_per_kwp[rows],
+            exo.base_p_kw[rows].sum(axis=1), exo.t_ambient_c[rows], exo.price_eur_per_kwh[rows],
+        ])
+        self._ev_table = np.zeros((t + 1, 3 * self.n_ev))
+        s = episode.ev_sessions
+        if s is not None:
+            n = self.n_ev
+            k = np.arange(t + 1)[:, None]
+            plugged = (s.arrival_step[None, :] <= k) & (k < s.departure_step[None, :])
+            to_dep_h = np.minimum((s.departure_step[None, :] - k) * scenario.dt_h, EV_TIME_CAP_H)
+            h_per_soc = s.capacity_kwh / (s.efficiency * s.p_max_kw)
+            self._ev_table[:, :n] = plugged
+            self._ev_table[:, n:2 * n] = np.where(plugged, to_dep_h, 0.0)
+            self._ev_table[:, 2 * n:] = np.where(plugged, h_per_soc[None, :], 0.0)
+            self._ev_target = np.array(s.soc_target, dtype=np.float64)
+
+    def observe(
+        self,
+        step: int,
+        t_indoor_c: np.ndarray,
+        ev_soc: np.ndarray,
+        v_pu: np.ndarray,
+        hot_spot_c: float,
+        trafo_loading: float,
+        forecast: Forecast | None,
+        out: np.ndarray,
+    ) -> np.ndarray:
+        """Fill ``out`` (float32, ``(size,)``) with the scaled, clipped observation and return it.
+
+        Args:
+            step: Index of the step about to be played (``n_steps`` after the last one).
+            t_indoor_c: ``(n_hp,)`` indoor temperatures [°C].
+            ev_soc: ``(n_ev,)`` EV states of charge [-].
+            v_pu: ``(n_bus,)`` bus voltages [pu] (the observed subset is taken).
+            hot_spot_c: Transformer hot spot [°C].
+            trafo_loading: Transformer loading [-].
+            forecast: Forecast issued at ``step`` covering at least ``forecast_horizon_h`` hours
+                (``None`` only if ``forecast_horizon_h == 0``).
+            out: Output buffer.
+        """
+        raw = self._raw
+        e_now, hp0, hp1, soc0, soc1, dep1, need1, v0, v1 = self._b
+        raw[:e_now] = self._exo_table[step]
+        if self._fc_blocks:
+            every, n_q = self._fc_step, self._n_q
+            for block, attr in self._fc_blocks:  # every steps_per_hour-th value: leads 1, 2, ... h
+                raw[block].reshape(n_q, -1)[...] = getattr(forecast, attr)[:, every - 1::every]
+        raw[hp0:hp1] = t_indoor_c
+        if soc1 > soc0:
+            n = soc1 - soc0
+            row = self._ev_table[step]
+            plugged = row[:n]
+            np.multiply(ev_soc, plugged, out=raw[soc0:soc1])
+            raw[soc1:dep1] = row[: 2 * n]
+            need = np.subtract(self._ev_target, ev_soc, out=raw[dep1:need1])
+            np.maximum(need, 0.0, out=need)
+            need *= row[2 * n:]
+        raw[v0:v1] = v_pu[self._v_select]
+        raw[v1] = hot_spot_c
+        raw[v1 + 1] = trafo_loading
+        tmp = self._tmp
+        np.subtract(raw, self._offset, out=tmp)
+        tmp *= self._inv_scale
+        np.maximum(tmp, self._low, out=tmp)
+        np.minimum(tmp, self._high, out=out)
+        return out

@@ -1,0 +1,40 @@
+"""Registration of the ThermoGrid environments with Gymnasium.
+
+``ThermoGrid-v0`` plays the default scenario (``winter-high-der``); every preset of
+:data:`thermogrid_env.config.PRESETS` also gets its own id, ``ThermoGrid-<preset>-v0``
+(e.g. ``ThermoGrid-summer-high-pv-v0``). ``max_episode_steps`` is the scenario's ``n_steps``.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from thermogrid_env.config import DEFAULT_SCENARIO, PRESETS
+
+#: Entry point of the environment class.
+ENTRY_POINT = "thermogrid_env.envs.thermogrid_env:ThermoGridEnv"
+
+
+def env_ids() -> dict[str, str]:
+    """Registered id -> preset name."""
+    ids = {"ThermoGrid-v0": DEFAULT_SCENARIO}
+    ids.update({f"ThermoGrid-{name}-v0": name for name in PRESETS})
+    return ids
+
+
+def register_envs() -> list[str]:
+    """Register every ThermoGrid id with Gymnasium (ids already registered are left alone).
+
+    Returns:
+        The ids.
+    """
+    for env_id, preset in env_ids().items():
+        if env_id in gym.registry:
+            continue
+        gym.register(
+            id=env_id,
+            entry_point=ENTRY_POINT,
+            max_episode_steps=PRESETS[preset].n_steps,
+            kwargs={"scenario": preset},
+        )
+    return list(env_ids())

@@ -1,0 +1,359 @@
+"""The KPI harness: run controllers on identical episodes and tabulate every KPI.
+
+Every controller is scored on the same simulator through the same Gymnasium environment: episode
+``i`` is played with ``env.reset(seed=seed + i)`` for every controller, so all see the same
+community, start day, loads, weather and EV sessions. KPIs are the definitions of
+:mod:`thermogrid_env.sim.kpi`, accumulated from ``info["kpi"]``.
+
+A controller is anything with stable-baselines3's ``predict`` (:class:`Controller`); the optional
+``reset(env)`` hook is called after each ``env.reset``. This module never imports ``baselines``
+(the controllers live above it); :mod:`baselines.protocol` re-exports :class:`Controller`.
+
+Example::
+
+    from thermogrid_env import evaluate
+    from baselines import RuleBasedController, UncontrolledController
+
+    kpis = evaluate({"uncontrolled": UncontrolledController, "rule_based": RuleBasedController},
+                    scenario="winter-high-der", episodes=3)
+    kpis, traces = evaluate({...}, record=True)   # plus per-step time series for plots
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, Union, overload, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from thermogrid_env.config import Scenario, get_scenario
+from thermogrid_env.sim.kpi import KPI_UNITS, KPIAccumulator
+
+__all__ = ["Controller", "ControllerSpec", "EpisodeTrace", "Traces", "evaluate", "resolve_controller"]
+
+#: Identification columns of the KPI table, before the KPI columns.
+ID_COLUMNS: tuple[str, ...] = ("controller", "episode", "seed", "start_day", "return")
+#: Runs (controllers x episodes) from which ``progress=None`` shows progress on a terminal.
+_LONG_RUNS = 4
+
+
+@runtime_checkable
+class Controller(Protocol):
+    """Anything that maps an observation to an action, with stable-baselines3's signature.
+
+    An SB3 model (``PPO``, ``SAC``, a recurrent sb3-contrib model) satisfies it unchanged. A
+    controller may also define ``reset(env)``, called by :func:`evaluate` after every
+    ``env.reset`` with the environment, so hand-written controllers can read the physical state on
+    ``env.unwrapped`` instead of the observation.
+    """
+
+    def predict(
+        self,
+        observation: Any,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,
+    ) -> tuple[np.ndarray, Any]:
+        """The action for an observation, and the next recurrent state (``None`` if stateless)."""
+        ...
+
+
+#: A controller or a zero-argument factory (e.g. a class) making one.
+ControllerSpec = Union[Controller, Callable[[], Controller]]
+
+
+def resolve_controller(spec: Any) -> Controller:
+    """A controller from a controller or a zero-argument factory of one.
+
+    Raises:
+        TypeError: Neither an object with ``predict`` nor a callable returning one.
+    """
+    if not isinstance(spec, type) and callable(getattr(spec, "predict", None)):
+        return spec
+    if callable(spec):
+        made = spec()
+        if callable(getattr(made, "predict", None)):
+            return made
+        raise TypeError(f"The factory {spec!r} returned {type(made).__name__}, which has no predict().")
+    raise TypeError(f"{spec!r} is not a controller (no predict()) nor a factory of one.")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class EpisodeTrace:
+    """Per-step time series of one controller on one episode (values over or at the end of a step).
+
+    Attributes:
+        controller, episode, seed, start_day: Which run.
+        time_utc: ``(T,)`` start of each step (UTC); ``hour_local``: ``(T,)`` local hour of day.
+        v_min_pu, v_max_pu: ``(T,)`` lowest and highest LV bus voltage [pu].
+        hot_spot_c: ``(T,)`` transformer hot spot at the end of the step [°C].
+        trafo_loading: ``(T,)`` transformer loading [-].
+        line_loading_max: ``(T,)`` highest line loading [-].
+        t_indoor_c: ``(T, n_hp)`` indoor temperatures at the end of the step [°C].
+        ev_soc: ``(T, n_ev)`` EV state of charge at the end of the step [-].
+        ev_plugged: ``(T, n_ev)`` EV plugged in during the step.
+        hp_p_kw, ev_p_kw, pv_p_kw: ``(T,)`` feeder totals of the device powers [kW].
+        base_p_kw: ``(T,)`` feeder total of the base load (no HP/EV/PV) [kW].
+        p_import_kw: ``(T,)`` power drawn from the MV grid [kW]; ``p_loss_kw``: feeder losses [kW].
+        t_ambient_c: ``(T,)`` ambient temperature [°C]; ``price_eur_per_kwh``: ``(T,)`` price.
+        reward: ``(T,)`` reward of each step.
+        v_band_pu: Voltage band ``(v_min, v_max)`` [pu]; ``comfort_band_c``: ``(t_min, t_max)`` [°C].
+    """
+
+    controller: str
+    episode: int
+    seed: int
+    start_day: str
+    time_utc: pd.DatetimeIndex
+    hour_local: np.ndarray
+    v_min_pu: np.ndarray
+    v_max_pu: np.ndarray
+    hot_spot_c: np.ndarray
+    trafo_loading: np.ndarray
+    line_loading_max: np.ndarray
+    t_indoor_c: np.ndarray
+    ev_soc: np.ndarray
+    ev_plugged: np.ndarray
+    hp_p_kw: np.ndarray
+    ev_p_kw: np.ndarray
+    pv_p_kw: np.ndarray
+    base_p_kw: np.ndarray
+    p_import_kw: np.ndarray
+    p_loss_kw: np.ndarray
+    t_ambient_c: np.ndarray
+    price_eur_per_kwh: np.ndarray
+    reward: np.ndarray
+    v_band_pu: tuple[float, float]
+    comfort_band_c: tuple[float, float]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per step: the scalar series plus mean/min/max indoor temperature and mean SoC."""
+        cols = ("hour_local", "v_min_pu", "v_max_pu", "hot_spot_c", "trafo_loading", "line_loading_max",
+                "hp_p_kw", "ev_p_kw", "pv_p_kw", "base_p_kw", "p_import_kw", "p_loss_kw", "t_ambient_c",
+                "price_eur_per_kwh", "reward")
+        frame = pd.DataFrame({c: getattr(self, c) for c in cols}, index=pd.Index(self.time_utc, name="time_utc"))
+        t_in, soc = self.t_indoor_c, self.ev_soc
+        frame["t_indoor_mean_c"] = t_in.mean(axis=1) if t_in.shape[1] else np.nan
+        frame["t_indoor_min_c"] = t_in.min(axis=1) if t_in.shape[1] else np.nan
+        frame["t_indoor_max_c"] = t_in.max(axis=1) if t_in.shape[1] else np.nan
+        frame["ev_soc_mean"] = soc.mean(axis=1) if soc.shape[1] else np.nan
+        frame.insert(0, "controller", self.controller)
+        frame.insert(1, "episode", self.episode)
+        return frame
+
+
+#: Traces by controller name, one per episode in episode order.
+Traces = dict[str, list[EpisodeTrace]]
+
+
+class _Recorder:
+    """Collects the per-step series of one episode from ``env.unwrapped``."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[Any]] = {}
+
+    def add(self, env: Any, reward: float) -> None:
+        res, state = env.last_result, env.sim_state
+        community = env.episode.community
+        k = state.step - 1
+        values = {
+            "v_min_pu": float(res.v_pu[1:].min()),
+            "v_max_pu": float(res.v_pu[1:].max()),
+            "hot_spot_c": res.hot_spot_c,
+            "trafo_loading": res.trafo_loading,
+            "line_loading_max": float(res.loading[~community.feeder.is_transformer].max(initial=0.0)),
+            "t_indoor_c": np.array(state.t_indoor_c, dtype=float),
+            "ev_soc": np.array(state.ev_soc, dtype=float),
+            "ev_plugged": np.array(res.ev_plugged, dtype=bool),
+            "hp_p_kw": float(np.sum(res.hp_p_kw)),
+            "ev_p_kw": float(np.sum(res.ev_p_kw)),
+            "pv_p_kw": float(np.sum(res.pv_p_kw)),
+            "base_p_kw": float(env.episode.exogenous.base_p_kw[k].sum()),
+            "p_import_kw": res.p_slack_kw,
+            "p_loss_kw": res.p_loss_kw,
+            "reward": float(reward),
+        }
+        for name, value in values.items():
+            self.rows.setdefault(name, []).append(value)
+
+    def trace(self, env: Any, controller: str, episode: int, seed: int) -> EpisodeTrace:
+        exo, scenario = env.episode.exogenous, env.scenario
+        n = len(self.rows["reward"])
+        arrays = {name: np.array(values) for name, values in self.rows.items()}
+        for name, width in (("t_indoor_c", env.episode.community.n_hp), ("ev_soc", env.episode.community.n_ev),
+                            ("ev_plugged", env.episode.community.n_ev)):
+            arrays[name] = arrays[name].reshape(n, width)
+        return EpisodeTrace(
+            controller=controller, episode=episode, seed=seed, start_day=_day(env),
+            time_utc=exo.time_utc[:n], hour_local=np.asarray(exo.hour_local[:n]),
+            t_ambient_c=np.asarray(exo.t_ambient_c[:n]), price_eur_per_kwh=np.asarray(exo.price_eur_per_kwh[:n]),
+            v_band_pu=(scenario.v_min_pu, scenario.v_max_pu),
+            comfort_band_c=(scenario.comfort.t_min_c, scenario.comfort.t_max_c),
+            **arrays,
+        )
+
+
+def _day(env: Any) -> str:
+    return pd.Timestamp(env.episode.start_day_local).strftime("%Y-%m-%d")
+
+
+def _run_episode(
+    env: Any, controller: Controller, seed: int, record: bool
+) -> tuple[dict[str, float], float, _Recorder | None]:
+    """Play one episode; returns (episode KPIs, return, recorder)."""
+    obs, _ = env.reset(seed=seed)
+    hook = getattr(controller, "reset", None)
+    if callable(hook):
+        hook(env)
+    unwrapped = env.unwrapped
+    acc = KPIAccumulator()
+    recorder = _Recorder() if record else None
+    state, episode_start = None, np.ones(1, dtype=bool)
+    total = 0.0
+    while True:
+        action, state = controller.predict(obs, state=state, episode_start=episode_start, deterministic=True)
+        episode_start = np.zeros(1, dtype=bool)
+        obs, reward, terminated, truncated, info = env.step(action)
+        total += float(reward)
+        acc.add(info["kpi"])
+        if recorder is not None:
+            recorder.add(unwrapped, float(reward))
+        if terminated or truncated:
+            break
+    return acc.result(), total, recorder
+
+
+class _Progress:
+    """A tqdm bar if tqdm is installed, else one updating line on stderr; silent if disabled."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self.done = total, enabled, 0
+        self._bar = None
+        if enabled:
+            try:
+                from tqdm.auto import tqdm  # noqa: PLC0415 - optional
+
+                self._bar = tqdm(total=total, desc="evaluate", unit="episode", file=sys.stderr, leave=False)
+            except ImportError:
+                self._bar = None
+
+    def update(self, label: str) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.set_postfix_str(label, refresh=False)
+            self._bar.update(1)
+        else:
+            end = "\n" if self.done == self.total else ""
+            print(f"\revaluate: {self.done}/{self.total} episodes ({label})", end=end, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _make_env(scenario: Scenario, env_kwargs: Mapping[str, Any]) -> Any:
+    from thermogrid_env.envs.thermogrid_env import ThermoGridEnv  # noqa: PLC0415 - gymnasium only in envs
+
+    return ThermoGridEnv(scenario=scenario, **env_kwargs)
+
+
+@overload
+def evaluate(
+    controllers: Mapping[str, ControllerSpec], scenario: str | Scenario = ..., episodes: int = ..., seed: int = ...,
+    progress: bool | None = ..., record: Literal[False] = ..., env_kwargs: Mapping[str, Any] | None = ...,
+) -> pd.DataFrame: ...
+
+
+@overload
+def evaluate(
+    controllers: Mapping[str, ControllerSpec], scenario: str | Scenario = ..., episodes: int = ..., seed: int = ...,
+    progress: bool | None = ..., *, record: Literal[True], env_kwargs: Mapping[str, Any] | None = ...,
+) -> tuple[pd.DataFrame, Traces]: ...
+
+
+def evaluate(
+    controllers: Mapping[str, ControllerSpec],
+    scenario: str | Scenario = "winter-high-der",
+    episodes: int = 1,
+    seed: int = 0,
+    progress: bool | None = None,
+    record: bool = False,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> pd.DataFrame | tuple[pd.DataFrame, Traces]:
+    """Run every controller on the same episodes and return one KPI row per controller x episode.
+
+    Args:
+        controllers: Name -> controller, or a zero-argument factory (e.g. a class). A factory is
+            called once per evaluation; the controller's optional ``reset(env)`` hook runs after
+            every ``env.reset``.
+        scenario: Preset name or :class:`~thermogrid_env.config.Scenario`.
+        episodes: Episodes per controller; episode ``i`` uses ``reset(seed=seed + i)``.
+        seed: Seed of the first episode.
+        progress: Show progress on stderr (tqdm if installed, else a plain line); ``None``: only
+            on a terminal and for runs of at least 4 controller-episodes.
+        record: Also return the per-step time series (:class:`EpisodeTrace`) of every run.
+        env_kwargs: Further keyword arguments of the environment (e.g. ``forecaster``).
+
+    Returns:
+        The KPI table: columns ``controller, episode, seed, start_day, return``, every KPI of
+        :data:`~thermogrid_env.sim.kpi.KPI_UNITS` (units in ``df.attrs["units"]``), ``n_steps``
+        and ``wall_s``; after each controller's episodes a row with ``episode == "mean"`` holding
+        the means over its episodes. With ``record=True``: ``(table, traces)`` where ``traces``
+        maps each controller name to its :class:`EpisodeTrace` list (episode order).
+
+    Raises:
+        ConfigError: Unknown scenario.
+        TypeError: A controller is neither a controller nor a factory of one.
+        ValueError: ``episodes < 1`` or no controllers.
+    """
+    if episodes < 1 or not controllers:
+        raise ValueError(
+            f"evaluate needs at least one controller and one episode (got {len(controllers)}, {episodes})."
+        )
+    scen = get_scenario(scenario)
+    runs = len(controllers) * episodes
+    on_terminal = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    show = progress if progress is not None else (runs >= _LONG_RUNS and on_terminal)
+    bar = _Progress(runs, bool(show))
+    rows: list[dict[str, Any]] = []
+    traces: Traces = {}
+    try:
+        for name, spec in controllers.items():
+            controller = resolve_controller(spec)
+            env = _make_env(scen, env_kwargs or {})
+            own_rows = []
+            try:
+                for i in range(episodes):
+                    t0 = time.perf_counter()
+                    kpis, ret, recorder = _run_episode(env, controller, seed + i, record)
+                    own_rows.append({
+                        "controller": name, "episode": i, "seed": seed + i, "start_day": _day(env.unwrapped),
+                        "return": ret, **kpis, "n_steps": env.unwrapped.step_index,
+                        "wall_s": time.perf_counter() - t0,
+                    })
+                    if recorder is not None:
+                        traces.setdefault(name, []).append(recorder.trace(env.unwrapped, name, i, seed + i))
+                    bar.update(f"{name} {i + 1}/{episodes}")
+            finally:
+                env.close()
+            rows.extend(own_rows)
+            rows.append(_mean_row(name, own_rows))
+    finally:
+        bar.close()
+    table = pd.DataFrame(rows, columns=[*ID_COLUMNS, *KPI_UNITS, "n_steps", "wall_s"])
+    table["seed"] = table["seed"].astype("Int64")
+    table.attrs["units"] = dict(KPI_UNITS)
+    table.attrs["scenario"] = scen.name
+    return (table, traces) if record else table
+
+
+def _mean_row(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    numeric = ["return", *KPI_UNITS, "n_steps", "wall_s"]
+    mean = {col: float(np.mean([r[col] for r in rows])) for col in numeric}
+    return {"controller": name, "episode": "mean", "seed": None, "start_day": None, **mean}

@@ -1,0 +1,346 @@
+"""Exactness diagnostics of a dispatch and the recovery of an AC-feasible one.
+
+:func:`diagnose` returns, for every solve:
+
+* the relaxation gap ``l - (p² + q²) / w_int`` per period and branch, absolute [pu²] and relative
+  (to ``max(l, 1e-9)``);
+* an AC re-check: the dispatch (bus loads from the device set-points) run through the exact power
+  flow :func:`~thermogrid_env.physics.powerflow.solve`, with the largest voltage, loss and loading
+  differences to what the optimizer believed and the limit violations of the AC state;
+* where the usual sufficient conditions for exactness fail: the objective not increasing in losses
+  (a non-positive marginal price of losses), or the upper voltage limit binding (these conditions
+  after Gan, Li, Topcu & Low 2015), with reverse flow flagged too — and whether the relaxation was
+  exact nevertheless;
+* the transformer aging of the optimizer against the simulator's IEC 60076-7 model driven by the
+  AC loading (the surrogate's quality).
+
+:func:`recover` turns an inexact relaxation into an AC-feasible dispatch. Known failure: with
+strong PV, a binding upper voltage limit and curtailment dearer than energy, the relaxed optimum
+"burns" surplus PV as fictitious losses (``l`` far above ``(p² + q²)/w``) — the optimizer claims
+1.10 pu where the AC flow of its dispatch gives more. Remedies, in the order ``"auto"`` tries them:
+
+1. ``"loss-penalty"``: re-solve with an extra loss price in the offending periods (doubling up to
+   three times). A price above the value of burning energy makes fictitious losses unprofitable,
+   so the cone becomes tight; the dispatch then curtails or shifts load instead.
+2. ``"ac-nlp-polish"``: solve the exact AC NLP (IPOPT) warm-started from the last dispatch (its AC
+   power-flow state), which is AC-feasible by construction.
+
+The first relaxation's objective stays a valid lower bound on the AC optimum
+(``OPFSolution.lower_bound_eur``), so the recovered dispatch comes with an optimality-gap bound.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from thermogrid_env.errors import OptimizationFailed, PowerFlowDiverged
+from thermogrid_env.physics.powerflow import solve as pf_solve
+
+if TYPE_CHECKING:  # pragma: no cover
+    from thermogrid_env.opf.problem import OPFProblem
+    from thermogrid_env.opf.solution import OPFSolution
+
+_L_FLOOR_PU = 1e-9
+_BIND_TOL_PU = 1e-5
+
+
+@dataclass
+class ACCheck:
+    """The dispatch run through the exact AC power flow.
+
+    Attributes:
+        v_pu: ``(T, n_bus)`` AC voltages.
+        v_complex_pu: ``(T, n_bus)`` complex AC voltages.
+        p_loss_kw: ``(T,)`` AC losses (series and shunt).
+        loading: ``(T, n_branch)`` AC loading (as the simulator computes it).
+        s_transformer_kva: ``(T,)`` transformer apparent power.
+        p_slack_kw: ``(T,)`` AC draw from the upstream grid.
+        v_error_pu: ``max |v_opt - v_ac|``.
+        loss_error_kw: ``max_t |loss_opt - loss_ac|``.
+        loading_error: ``max |loading_opt - loading_ac|`` over limited branches.
+        v_over_pu, v_under_pu: Largest AC voltage above ``v_max`` / below ``v_min`` (``<= 0``: none).
+        overload: Largest AC loading above 1 (``<= 0``: none).
+        objective_eur: The objective with energy cost and losses from the AC state.
+        feasible: No AC limit violated by more than the tolerance.
+    """
+
+    v_pu: np.ndarray
+    v_complex_pu: np.ndarray
+    p_loss_kw: np.ndarray
+    loading: np.ndarray
+    s_transformer_kva: np.ndarray
+    p_slack_kw: np.ndarray
+    v_error_pu: float
+    loss_error_kw: float
+    loading_error: float
+    v_over_pu: float
+    v_under_pu: float
+    overload: float
+    objective_eur: float
+    feasible: bool
+
+
+@dataclass
+class AgingCheck:
+    """Optimizer's transformer aging against the simulator's model on the AC loading.
+
+    Attributes:
+        loss_of_life_opt_h: From the OPF's epigraph [h].
+        loss_of_life_sim_h: IEC 60076-7 difference equations (the simulator) [h].
+        hot_spot_opt_c, hot_spot_sim_c: ``(T,)`` hot spot at the end of each period [°C].
+        max_hot_spot_error_k: ``max |opt - sim|`` [K].
+        rel_error: ``loss_of_life_opt / loss_of_life_sim - 1``.
+    """
+
+    loss_of_life_opt_h: float
+    loss_of_life_sim_h: float
+    hot_spot_opt_c: np.ndarray
+    hot_spot_sim_c: np.ndarray
+    max_hot_spot_error_k: float
+    rel_error: float
+
+
+@dataclass
+class ExactnessReport:
+    """Exactness of one solve (see the module docstring).
+
+    Attributes:
+        formulation: Formulation key.
+        relaxation: Whether the formulation is a relaxation.
+        gap_abs_pu, gap_rel: ``(T, n_branch)`` relaxation gap, absolute [pu²] and relative.
+        max_gap_abs_pu, max_gap_rel: Their maxima.
+        exact: Relative gap within ``gap_rel_tol`` (always true for non-relaxations).
+        reverse_flow: ``(T,)`` some branch carries power towards the slack.
+        upper_voltage_binding: ``(T,)`` some voltage at its upper limit.
+        loss_price_positive: ``(T,)`` the objective increases with losses in that period.
+        condition_holds: ``(T,)`` the sufficient condition holds (loss price positive and no upper
+            voltage limit binding).
+        ac: :class:`ACCheck`.
+        aging: :class:`AgingCheck` or ``None`` (no transformer data).
+        gap_rel_tol, v_tol_pu: Tolerances used.
+    """
+
+    formulation: str
+    relaxation: bool
+    gap_abs_pu: np.ndarray
+    gap_rel: np.ndarray
+    max_gap_abs_pu: float
+    max_gap_rel: float
+    exact: bool
+    reverse_flow: np.ndarray
+    upper_voltage_binding: np.ndarray
+    loss_price_positive: np.ndarray
+    condition_holds: np.ndarray
+    ac: ACCheck
+    aging: AgingCheck | None
+    gap_rel_tol: float
+    v_tol_pu: float
+
+    @property
+    def inexact_periods(self) -> np.ndarray:
+        """Indices of periods whose relative gap exceeds the tolerance."""
+        return np.flatnonzero(self.gap_rel.max(axis=1, initial=0.0) > self.gap_rel_tol)
+
+    @property
+    def ac_ok(self) -> bool:
+        """Exact (if a relaxation), AC-feasible and the optimizer's voltages within ``v_tol_pu``."""
+        return bool(self.exact and self.ac.feasible and self.ac.v_error_pu <= self.v_tol_pu)
+
+    @property
+    def exact_despite_condition_violated(self) -> bool:
+        """The sufficient condition failed somewhere, yet the relaxation was exact."""
+        return bool(self.exact and not self.condition_holds.all())
+
+    def summary(self) -> str:
+        """One paragraph."""
+        n_bad = int((~self.condition_holds).sum())
+        a = self.ac
+        s = (f"relaxation gap max {self.max_gap_abs_pu:.2e} pu² (rel {self.max_gap_rel:.2e}) -> "
+             f"{'exact' if self.exact else 'NOT exact in %d periods' % self.inexact_periods.size}; "
+             f"sufficient condition violated in {n_bad} periods (upper-V binding {int(self.upper_voltage_binding.sum())}, "
+             f"reverse flow {int(self.reverse_flow.sum())}); AC re-check: |dv| {a.v_error_pu:.2e} pu, "
+             f"|dloss| {a.loss_error_kw:.2e} kW, |dloading| {a.loading_error:.2e}, v over {a.v_over_pu:+.2e} pu, "
+             f"under {a.v_under_pu:+.2e} pu, overload {a.overload:+.2e} -> {'feasible' if a.feasible else 'INFEASIBLE'}")
+        if self.aging is not None:
+            g = self.aging
+            s += (f"; aging opt {g.loss_of_life_opt_h:.4f} h vs simulator {g.loss_of_life_sim_h:.4f} h "
+                  f"({100 * g.rel_error:+.1f} %), hot spot max err {g.max_hot_spot_error_k:.2f} K")
+        return s
+
+
+def _energy_cost(data: Any, p_kw: np.ndarray) -> float:
+    w = data.weights.energy * data.dt_h
+    pi, pe = data.price_import_eur_per_kwh, data.price_export_eur_per_kwh
+    return float(w * np.sum(pe * p_kw + (pi - pe) * np.maximum(p_kw, 0.0)))
+
+
+def ac_check(sol: "OPFSolution", prob: "OPFProblem", v_tol_pu: float = 1e-4) -> ACCheck:
+    """Run the dispatch of ``sol`` through the exact AC power flow and compare."""
+    data, net = prob.data, prob.net
+    f = data.feeder
+    try:
+        pf = pf_solve(f, sol.bus_p_kw, sol.bus_q_kvar)
+    except PowerFlowDiverged as exc:
+        raise OptimizationFailed(f"AC re-check: the dispatch of {sol.formulation} makes the power flow diverge "
+                                 f"(periods {list(exc.batch_indices)[:10]}).") from exc
+    v = pf.v_pu
+    limited = np.isfinite(net.l_max)
+    load_err = np.abs(sol.loading[:, limited] - pf.loading[:, limited]) if np.isfinite(sol.loading).all() else \
+        np.zeros((1, 1))
+    series_loss_kw = (pf.l_pu * f.r_pu[None, :]).sum(axis=1) * f.s_base_kva
+    obj = sol.objective_eur
+    if "energy_cost" in sol.terms_eur:
+        obj += _energy_cost(data, pf.p_slack_kw) - sol.terms_eur["energy_cost"]
+    if "losses" in sol.terms_eur:
+        obj += data.weights.losses_eur_per_kwh * data.dt_h * series_loss_kw.sum() - sol.terms_eur["losses"]
+    over = float(np.max(v[:, 1:] - data.v_max_pu[None, 1:]))
+    under = float(np.max(data.v_min_pu[None, 1:] - v[:, 1:]))
+    overload = float(np.max(pf.loading[:, limited] - 1.0)) if limited.any() else -1.0
+    return ACCheck(
+        v_pu=v, v_complex_pu=pf.v_complex_pu, p_loss_kw=pf.p_loss_kw, loading=pf.loading,
+        s_transformer_kva=pf.s_transformer_kva if f.is_transformer.any() else np.zeros(len(v)),
+        p_slack_kw=pf.p_slack_kw, v_error_pu=float(np.max(np.abs(sol.v_pu - v))),
+        loss_error_kw=float(np.max(np.abs(sol.p_loss_kw - pf.p_loss_kw))), loading_error=float(load_err.max()),
+        v_over_pu=over, v_under_pu=under, overload=overload, objective_eur=float(obj),
+        feasible=bool(over <= v_tol_pu and under <= v_tol_pu and overload <= 1e-3),
+    )
+
+
+def aging_check(sol: "OPFSolution", prob: "OPFProblem", ac: ACCheck) -> AgingCheck | None:
+    """Simulator aging (IEC 60076-7 difference equations) on the AC loading vs the optimizer's."""
+    from thermogrid_env.opf.devices import _initial_thermal_state  # noqa: PLC0415
+    from thermogrid_env.physics import transformer as tm  # noqa: PLC0415
+
+    data = prob.data
+    if data.transformer is None or sol.transformer_hot_spot_c is None:
+        return None
+    prm = data.transformer.params
+    k = ac.s_transformer_kva / data.feeder.transformer_rating_kva
+    o0, h0 = _initial_thermal_state(data, tm.initial_state)
+    tr = data.transformer
+    state0 = tm.TransformerThermalState(
+        np.asarray(o0 if tr.theta_oil0_c is None else tr.theta_oil0_c, float),
+        np.asarray(h0 if tr.d_theta_h1_0_k is None else tr.d_theta_h1_0_k, float), np.asarray(0.0))
+    sim = tm.simulate(prm, k, data.t_ambient_c, data.dt_s, state0)
+    lol_sim = float(sim.loss_of_life_h[-1])
+    lol_opt = float(sol.transformer_loss_of_life_h)
+    return AgingCheck(lol_opt, lol_sim, sol.transformer_hot_spot_c, sim.hot_spot_c,
+                      float(np.max(np.abs(sol.transformer_hot_spot_c - sim.hot_spot_c))),
+                      lol_opt / lol_sim - 1.0 if lol_sim > 0 else float("nan"))
+
+
+def diagnose(sol: "OPFSolution", prob: "OPFProblem", *, gap_rel_tol: float = 1e-6,
+             v_tol_pu: float = 1e-4) -> ExactnessReport:
+    """Relaxation gap, sufficient conditions, AC re-check and aging check of a solved problem."""
+    data, net = prob.data, prob.net
+    s = net.s_base_kva
+    p, q = sol.p_series_kw / s, sol.q_series_kvar / s
+    w = sol.v_pu**2
+    w_int = w @ net.w_to_int.toarray()
+    if prob.state.l is not None:
+        gap = sol.l_pu - (p**2 + q**2) / w_int
+        gap_rel = np.abs(gap) / np.maximum(sol.l_pu, _L_FLOOR_PU)
+    else:
+        gap = np.zeros_like(p)
+        gap_rel = np.zeros_like(p)
+    gap_abs = np.abs(gap)
+    relax = prob.formulation.relaxation
+    exact = (not relax) or bool(gap_rel.max(initial=0.0) <= gap_rel_tol)
+    reverse = (p < -_BIND_TOL_PU).any(axis=1)
+    upper = (w[:, 1:] >= net.w_max[None, 1:] - 2 * _BIND_TOL_PU).any(axis=1)
+    importing = sol.p_slack_kw > 0
+    marginal = np.where(importing, data.price_import_eur_per_kwh, data.price_export_eur_per_kwh)
+    loss_price = data.weights.energy * marginal + data.weights.losses_eur_per_kwh
+    ac = ac_check(sol, prob, v_tol_pu)
+    return ExactnessReport(
+        formulation=sol.formulation, relaxation=relax, gap_abs_pu=gap_abs, gap_rel=gap_rel,
+        max_gap_abs_pu=float(gap_abs.max(initial=0.0)), max_gap_rel=float(gap_rel.max(initial=0.0)), exact=exact,
+        reverse_flow=reverse, upper_voltage_binding=upper, loss_price_positive=loss_price > 0,
+        condition_holds=(loss_price > 0) & ~upper, ac=ac, aging=aging_check(sol, prob, ac),
+        gap_rel_tol=gap_rel_tol, v_tol_pu=v_tol_pu,
+    )
+
+
+def recover(sol: "OPFSolution", prob: "OPFProblem", *, policy: str, build_kw: dict[str, Any],
+            gap_rel_tol: float, v_tol_pu: float, solver_options: dict[str, Any] | None = None,
+            verbose: bool = False, max_rounds: int = 3) -> "OPFSolution":
+    """Turn an inexact/AC-infeasible dispatch into an AC-feasible one (module docstring).
+
+    Returns:
+        The recovered solution (``recovery`` says how; ``lower_bound_eur`` is the first
+        relaxation's objective); if every remedy fails, the best attempt with
+        ``recovery="failed"`` and a warning.
+    """
+    from thermogrid_env.opf.problem import build_problem, solve_problem  # noqa: PLC0415
+
+    t0 = time.perf_counter()
+    data = prob.data
+    first = sol
+    lower = sol.objective_eur if prob.formulation.relaxation else None
+    notes = [f"first solve ({sol.formulation}): {sol.diagnostics.summary()}"]
+    best, best_prob = sol, prob
+    done = False
+    if policy in ("auto", "loss-penalty") and prob.formulation.relaxation:
+        d = sol.diagnostics
+        w = data.weights
+        lam = 2.0 * (w.curtailment_eur_per_kwh + w.energy * float(np.max(np.abs(data.price_import_eur_per_kwh)))
+                     + w.losses_eur_per_kwh) + 0.1
+        extra = np.zeros(data.n_periods)
+        bad = _periods_to_tighten(d, data)
+        for rnd in range(max_rounds):
+            extra[bad] = np.maximum(extra[bad], lam * 2.0**rnd)
+            p2 = build_problem(data, prob.formulation, extra_loss_eur_per_kwh=extra, **build_kw)
+            s2 = solve_problem(p2, solver_options=solver_options, verbose=verbose)
+            s2.diagnostics = diagnose(s2, p2, gap_rel_tol=gap_rel_tol, v_tol_pu=v_tol_pu)
+            notes.append(f"loss-penalty round {rnd + 1}: extra loss price up to {extra.max():.3g} EUR/kWh in "
+                         f"{int((extra > 0).sum())} periods -> {s2.diagnostics.summary()}")
+            best, best_prob = s2, p2
+            if s2.diagnostics.ac_ok:
+                best.recovery, done = "loss-penalty", True
+                break
+            bad = bad | _periods_to_tighten(s2.diagnostics, data)
+    if not done and policy in ("auto", "ac-nlp-polish"):
+        p3 = build_problem(data, "ac-nlp", **build_kw)
+        start = dict(best.variables)
+        start.update(p3.formulation.guess_from_powerflow(p3.net, best.diagnostics.ac.v_complex_pu))
+        try:
+            s3 = solve_problem(p3, warm_start=start, verbose=verbose)
+            s3.diagnostics = diagnose(s3, p3, gap_rel_tol=gap_rel_tol, v_tol_pu=v_tol_pu)
+            notes.append(f"ac-nlp polish: {s3.status}, objective {s3.objective_eur:.4f} -> {s3.diagnostics.summary()}")
+            best, best_prob = s3, p3
+            if s3.diagnostics.ac_ok:
+                best.recovery, done = "ac-nlp-polish", True
+        except OptimizationFailed as exc:
+            notes.append(f"ac-nlp polish failed: {exc}")
+    if not done:
+        best.recovery = "failed"
+        msg = (f"OPF: could not obtain an AC-feasible dispatch ({'; '.join(notes[-1:])}). The returned dispatch "
+               "violates the AC limits reported in solution.diagnostics.")
+        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+    best.lower_bound_eur = lower
+    if lower is not None and best is not first:
+        ub = best.diagnostics.ac.objective_eur
+        notes.append(f"optimality gap bound: AC objective {ub:.4f} EUR vs relaxation lower bound {lower:.4f} EUR "
+                     f"({100 * (ub - lower) / max(abs(ub), 1e-9):.3f} %)")
+    best.notes = notes + best.notes
+    best.timings.build_s, best.timings.compile_s = first.timings.build_s, first.timings.compile_s
+    best.timings.solver_s, best.timings.extract_s = first.timings.solver_s, first.timings.extract_s
+    best.timings.check_s = first.timings.check_s
+    best.timings.recovery_s = time.perf_counter() - t0
+    return best
+
+
+def _periods_to_tighten(d: ExactnessReport, data: Any) -> np.ndarray:
+    """Periods with a relaxation gap above tolerance or an AC limit violation."""
+    v = d.ac.v_pu[:, 1:]
+    viol = ((v > data.v_max_pu[None, 1:] + d.v_tol_pu) | (v < data.v_min_pu[None, 1:] - d.v_tol_pu)).any(axis=1)
+    viol |= (d.ac.loading > 1.0 + 1e-3).any(axis=1)
+    return viol | (d.gap_rel.max(axis=1, initial=0.0) > d.gap_rel_tol)
+
+
+__all__ = ["ACCheck", "AgingCheck", "ExactnessReport", "ac_check", "aging_check", "diagnose", "recover"]

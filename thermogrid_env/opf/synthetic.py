@@ -1,0 +1,153 @@
+"""Example OPF inputs for tests, benchmarks and docs, until the simulator's community sampler exists.
+
+:func:`example_data` places heat pumps, EVs and PV on a share of the feeder's households, with
+the simulator's own device models and samplers (3R2C house types, Staffell COP, home-charging
+sessions, PV sizes) and smooth synthetic-but-realistic day profiles: a German household (H0-like)
+load shape with a mean of ~0.45 kW per household, a clear-sky PV bell, a diurnal ambient cycle and
+a time-of-use price. All randomness comes from the ``rng`` handed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from thermogrid_env.errors import ConfigError
+from thermogrid_env.network.feeder import Feeder
+from thermogrid_env.opf.data import ObjectiveWeights, OPFData, from_devices
+
+
+@dataclass(frozen=True, kw_only=True)
+class Season:
+    """Weather of one synthetic day.
+
+    Attributes:
+        t_mean_c, t_amp_c: Mean and half-range of the ambient temperature [°C] (minimum at 05:00).
+        pv_peak_kw_per_kwp: Noon PV output [kW/kWp]; ``g_peak_w_per_m2``: noon irradiance [W/m²].
+        sunrise_h, sunset_h: Hours of day.
+    """
+
+    t_mean_c: float
+    t_amp_c: float
+    pv_peak_kw_per_kwp: float
+    g_peak_w_per_m2: float
+    sunrise_h: float
+    sunset_h: float
+
+
+SEASONS: dict[str, Season] = {
+    "winter": Season(t_mean_c=-2.0, t_amp_c=3.0, pv_peak_kw_per_kwp=0.25, g_peak_w_per_m2=250.0,
+                     sunrise_h=8.0, sunset_h=16.5),
+    "spring": Season(t_mean_c=7.0, t_amp_c=5.0, pv_peak_kw_per_kwp=0.65, g_peak_w_per_m2=650.0,
+                     sunrise_h=6.5, sunset_h=19.0),
+    "summer": Season(t_mean_c=22.0, t_amp_c=6.0, pv_peak_kw_per_kwp=0.85, g_peak_w_per_m2=850.0,
+                     sunrise_h=5.0, sunset_h=21.5),
+}
+
+
+def _household_shape(hours: np.ndarray) -> np.ndarray:
+    """H0-like load shape [kW per household]: night base, morning and evening peaks (mean ~0.45)."""
+    g = lambda mu, sd: np.exp(-0.5 * ((hours - mu) / sd) ** 2)  # noqa: E731
+    return 0.22 + 0.35 * g(7.5, 1.2) + 0.25 * g(12.5, 1.5) + 0.75 * g(19.0, 2.0)
+
+
+def _commercial_shape(hours: np.ndarray) -> np.ndarray:
+    """Business-hours shape [fraction of rated power]."""
+    return 0.25 + 0.5 * ((hours > 8) & (hours < 18))
+
+
+def example_data(
+    feeder: Feeder,
+    *,
+    rng: np.random.Generator | int = 0,
+    n_periods: int = 96,
+    dt_s: float = 900.0,
+    start_hour: float = 0.0,
+    season: str = "spring",
+    penetration: float = 1.0,
+    hp_share: float | None = None,
+    ev_share: float | None = None,
+    pv_share: float | None = None,
+    pv_kwp_range: tuple[float, float] = (5.0, 10.0),
+    weights: ObjectiveWeights | None = None,
+    aging_form: str = "dynamic",
+    transformer: bool = True,
+) -> OPFData:
+    """A realistic one-day OPF input on ``feeder``.
+
+    Args:
+        feeder: The feeder (its household loads host the devices).
+        rng: Generator or seed.
+        n_periods: Horizon length; ``dt_s``: period [s]; ``start_hour``: hour of day of period 0.
+        season: ``"winter"``, ``"spring"`` or ``"summer"`` (:data:`SEASONS`).
+        penetration: Share of households with heat pump, EV and PV (each may be overridden by
+            ``hp_share``, ``ev_share``, ``pv_share``), in [0, 1].
+        pv_kwp_range: PV sizes [kWp].
+        weights: Objective weights (default :class:`ObjectiveWeights`).
+        aging_form: Transformer hot-spot model of the aging term.
+        transformer: Include the transformer aging term.
+
+    Returns:
+        The :class:`OPFData`.
+    """
+    from thermogrid_env.physics import building, ev, heat_pump, pv  # noqa: PLC0415
+    from thermogrid_env.physics.transformer import TransformerThermalParams  # noqa: PLC0415
+
+    if season not in SEASONS:
+        raise ConfigError(f"season must be one of {sorted(SEASONS)}, got {season!r}.")
+    rng = np.random.default_rng(rng)
+    sea = SEASONS[season]
+    hours = (start_hour + np.arange(n_periods) * dt_s / 3600.0 + 0.5 * dt_s / 3600.0) % 24.0
+    t_amb = sea.t_mean_c + sea.t_amp_c * np.sin(2 * np.pi * (hours - 11.0) / 24.0)
+    day = np.clip((hours - sea.sunrise_h) / (sea.sunset_h - sea.sunrise_h), 0.0, 1.0)
+    bell = np.sin(np.pi * day) ** 1.5
+    pv_profile = sea.pv_peak_kw_per_kwp * bell
+    g_sol = sea.g_peak_w_per_m2 * bell
+
+    # Base load: households follow the H0-like shape with +-20 % individual noise, others business hours.
+    base_p = np.zeros((n_periods, feeder.n_bus))
+    hh = feeder.load_is_household
+    shape_h = _household_shape(hours)
+    for i in range(feeder.n_load):
+        if hh[i]:
+            prof = shape_h * rng.uniform(0.7, 1.3) * (1.0 + 0.2 * rng.standard_normal(n_periods)).clip(0.3)
+        else:
+            prof = _commercial_shape(hours) * 0.3 * feeder.load_p_kw[i]
+        base_p[:, feeder.load_bus[i]] += prof
+    base_q = 0.25 * base_p  # cos(phi) ~ 0.97
+
+    hh_bus = feeder.load_bus[hh]
+    n_hh = hh_bus.size
+    shares = [penetration if s is None else s for s in (hp_share, ev_share, pv_share)]
+    for s in shares:
+        if not 0.0 <= s <= 1.0:
+            raise ConfigError(f"DER shares must be in [0, 1], got {shares}.")
+    pick = [np.sort(rng.permutation(n_hh)[: int(round(s * n_hh))]) for s in shares]
+    kwargs: dict = {}
+    if pick[0].size:
+        n = pick[0].size
+        params, _ = building.sample_house_params(rng, n)
+        model = building.discretize(params, dt_s)
+        hp = heat_pump.HeatPumpParams(p_rated_el_kw=heat_pump.size_heat_pump(params.design_heat_load_kw(), oversize=1.2))
+        ua_ie = params.r_ea_k_per_kw / (params.r_ie_k_per_kw + params.r_ea_k_per_kw)
+        ti0 = rng.uniform(20.5, 22.0, n)
+        te0 = t_amb[0] + (ti0 - t_amb[0]) * ua_ie
+        kwargs.update(house_bus=hh_bus[pick[0]], building=model, heat_pump=hp, x0_c=np.column_stack([ti0, te0]),
+                      q_int_kw=0.3, g_sol_w_per_m2=g_sol, comfort_c=(20.0, 24.0))
+    if pick[1].size:
+        sessions = ev.sample_sessions(rng, pick[1].size, n_periods, dt_s, start_hour=start_hour)
+        kwargs.update(ev_bus=hh_bus[pick[1]], ev_sessions=sessions)
+    if pick[2].size:
+        kwargs.update(pv_bus=hh_bus[pick[2]], pv=pv.sample_pv(rng, pick[2].size, p_range_kwp=pv_kwp_range),
+                      pv_profile_kw_per_kwp=pv_profile)
+    price = 0.30 + 0.10 * ((hours >= 17) & (hours < 21)) - 0.08 * ((hours >= 10) & (hours < 15))
+    trafo = TransformerThermalParams.onan_distribution(feeder.transformer_rating_kva) if transformer else None
+    return from_devices(
+        feeder, dt_s=dt_s, base_p_kw=base_p, base_q_kvar=base_q, t_ambient_c=t_amb,
+        price_import_eur_per_kwh=price, price_export_eur_per_kwh=0.08, transformer=trafo, aging_form=aging_form,
+        weights=weights, **kwargs,
+    )
+
+
+__all__ = ["SEASONS", "Season", "example_data"]
