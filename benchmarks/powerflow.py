@@ -4,10 +4,11 @@ Feeders (all radial LV nets, converted with :func:`thermogrid_env.network.from_p
 
 * ``semiurb4``: the default feeder, SimBench ``1-LV-semiurb4--0-sw`` (44 buses);
 * ``kerber-vorstadt``: pandapower's Kerber Vorstadtnetz Kabel 1 (294 buses);
-* ``ieee-eu-lv``: the IEEE European LV test feeder (``pandapower.networks.ieee_european_lv_asymmetric
-  ("on_peak_566")``, 907 buses) as a *balanced equivalent*: every asymmetric (single-phase) load
-  becomes a symmetric three-phase load of the same total P and Q at its bus (the asymmetric loads
-  are removed); lines and the transformer keep their positive-sequence data.
+* ``ieee-eu-lv``: the IEEE European LV test feeder
+  (``pandapower.networks.ieee_european_lv_asymmetric("on_peak_566")``, 907 buses) as a *balanced
+  equivalent*: every asymmetric (single-phase) load becomes a symmetric three-phase load of the
+  same total P and Q at its bus (the asymmetric loads are removed); lines and the transformer keep
+  their positive-sequence data (the zero-sequence data is unused).
 
 Snapshots: the feeder's nominal loads times a random factor in [0.5, 1.5] per bus and snapshot
 (seeded). Modes: ``single`` (one snapshot per call, the environment's step) and ``batched``
@@ -21,7 +22,7 @@ BLAS is limited to one thread unless ``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS`
 
 Usage::
 
-    python benchmarks/powerflow.py            # full run (about 1-2 minutes)
+    python benchmarks/powerflow.py            # full run (about 20-40 s)
     python benchmarks/powerflow.py --quick    # smoke run: default feeder, tiny repeat counts
 """
 

@@ -1,4 +1,4 @@
-"""The DistFlow backward/forward sweep: closed form, batching, backends, errors, DistFlow identities.
+"""The DistFlow sweep: closed form, batching, backends, errors, DistFlow identities.
 
 These tests need neither pandapower nor shipped data (see test_powerflow_pandapower.py for the
 comparison with pandapower).
@@ -67,7 +67,9 @@ def _loads(feeder: Feeder, shape: tuple[int, ...] = (), seed: int = 1, scale: fl
 
 # --------------------------------------------------------------------------- closed form
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize(("p_kw", "q_kvar"), [(30.0, 10.0), (-40.0, 5.0), (0.0, 0.0), (60.0, -20.0)])
+@pytest.mark.parametrize(
+    ("p_kw", "q_kvar"), [(30.0, 10.0), (-40.0, 5.0), (0.0, 0.0), (60.0, -20.0)]
+)
 def test_two_bus_closed_form(backend, p_kw, q_kvar) -> None:
     r, x, v0 = 0.05, 0.02, 1.02
     f = _two_bus(r, x, v0)

@@ -89,17 +89,19 @@ def test_persistence_repeats_the_present(exogenous) -> None:
     assert np.all(g.forecast(40, 8).price_eur_per_kwh == exogenous.price_eur_per_kwh[40])
 
 
-def test_env_observes_hourly_forecast_leads() -> None:
-    env = ThermoGridEnv("summer-high-pv", forecast_horizon_h=3)
+@pytest.mark.parametrize("dt_s", [900, 300])
+def test_env_observes_hourly_forecast_leads(dt_s: int) -> None:
+    env = ThermoGridEnv(get_scenario("summer-high-pv", dt_s=dt_s), forecast_horizon_h=3)
+    per_hour = 3600 // dt_s
     obs, _ = env.reset(seed=1)
     for _ in range(30):
         obs, *_ = env.step(env.action_space.sample())
     spec, exo, k = env.observation_spec, env.episode.exogenous, env.step_index
     for lead in (1, 2, 3):
         i = spec.names.index(f"pv_per_kwp[weather,+{lead}h,q0.5]")
-        assert obs[i] == pytest.approx(exo.pv_per_kwp[k + 4 * lead], abs=1e-6)
+        assert obs[i] == pytest.approx(exo.pv_per_kwp[k + per_hour * lead], abs=1e-6)
         j = spec.names.index(f"t_ambient_c[weather,+{lead}h,q0.9]")
-        assert obs[j] == pytest.approx(exo.t_ambient_c[k + 4 * lead] / 20.0, abs=1e-6)
+        assert obs[j] == pytest.approx(exo.t_ambient_c[k + per_hour * lead] / 20.0, abs=1e-6)
     assert obs[spec.index("t_ambient_c", "weather")] == pytest.approx(exo.t_ambient_c[k] / 20.0, abs=1e-6)
 
 
@@ -116,3 +118,14 @@ def test_env_with_noisy_forecaster_is_deterministic() -> None:
     perfect = ThermoGridEnv()
     obs, _ = perfect.reset(seed=3)
     assert not np.array_equal(run(3)[0], obs)
+
+
+def test_a_shared_forecaster_instance_is_copied_per_env() -> None:
+    shared = PerfectForecaster()
+    a, b = ThermoGridEnv(forecaster=shared), ThermoGridEnv(forecaster=shared)
+    a.reset(seed=1)
+    b.reset(seed=2)
+    assert a.forecaster is not shared and a.forecaster is not b.forecaster
+    k = a.observation_spec.names.index("t_ambient_c[weather,+1h,q0.1]")
+    obs_a = a._observation()
+    assert obs_a[k] == pytest.approx(a.episode.exogenous.t_ambient_c[4] / 20.0, abs=1e-6)

@@ -173,7 +173,8 @@ class ObservationSpec:
         # per-step work buffers (raw values, float64) and per-episode tables (set by reset)
         self._raw = np.zeros(len(entries))
         self._tmp = np.zeros(len(entries))
-        self._fc_step = self.steps_per_hour
+        every = self.steps_per_hour  # forecast columns of leads 1, 2, ... h
+        self._fc_cols = slice(every - 1, self.forecast_horizon_h * every, every)
         self._fc_blocks = tuple(
             (self._slices[f"fc_{attr}"], attr) for *_, attr in _FORECAST
         ) if self.forecast_horizon_h else ()
@@ -288,9 +289,9 @@ class ObservationSpec:
         e_now, hp0, hp1, soc0, soc1, dep1, need1, v0, v1 = self._b
         raw[:e_now] = self._exo_table[step]
         if self._fc_blocks:
-            every, n_q = self._fc_step, self._n_q
-            for block, attr in self._fc_blocks:  # every steps_per_hour-th value: leads 1, 2, ... h
-                raw[block].reshape(n_q, -1)[...] = getattr(forecast, attr)[:, every - 1::every]
+            cols, n_q = self._fc_cols, self._n_q
+            for block, attr in self._fc_blocks:
+                raw[block].reshape(n_q, -1)[...] = getattr(forecast, attr)[:, cols]
         raw[hp0:hp1] = t_indoor_c
         if soc1 > soc0:
             n = soc1 - soc0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, SupportsFloat
 
@@ -135,7 +136,7 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
 
     * ``scenario``: preset name (``thermogrid_env.config.PRESETS``) or a ``Scenario``.
     * ``forecaster``: a :class:`~thermogrid_env.forecast.base.Forecaster` (default: perfect
-      foresight); the slot for probabilistic forecasters.
+      foresight); the slot for probabilistic forecasters. The env keeps its own deep copy.
     * ``forecast_horizon_h``: hourly forecast leads in the observation (0 … 24, default 4).
     * ``observed_buses``: feeder bus indices whose voltage is observed (default all but bus 0).
     * ``render_mode``: ``None`` or ``"rgb_array"``.
@@ -175,7 +176,8 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
             modes = self.metadata["render_modes"]
             raise ConfigError(f"render_mode must be None or one of {modes}, got {render_mode!r}.")
         self.render_mode = render_mode
-        self.forecaster: Forecaster = forecaster if forecaster is not None else PerfectForecaster()
+        # each env owns its forecaster (the same instance may be passed to several envs, e.g. make_vec)
+        self.forecaster: Forecaster = copy.deepcopy(forecaster) if forecaster is not None else PerfectForecaster()
         if not isinstance(self.forecaster, Forecaster):
             raise ConfigError("forecaster must implement thermogrid_env.forecast.Forecaster "
                               "(quantiles, reset, forecast).")

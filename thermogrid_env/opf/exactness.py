@@ -3,7 +3,8 @@
 :func:`diagnose` returns, for every solve:
 
 * the relaxation gap ``l - (p² + q²) / w_int`` per period and branch, absolute [pu²] and relative
-  (to ``max(l, 1e-9)``);
+  (to ``l``, floored at 1 % of the branch limit), and per period as the fictitious share of the
+  losses ``Σ r |gap| / Σ r l``;
 * an AC re-check: the dispatch (bus loads from the device set-points) run through the exact power
   flow :func:`~thermogrid_env.physics.powerflow.solve`, with the largest voltage, loss and loading
   differences to what the optimizer believed and the limit violations of the AC state;
@@ -45,7 +46,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from thermogrid_env.opf.problem import OPFProblem
     from thermogrid_env.opf.solution import OPFSolution
 
-_L_FLOOR_PU = 1e-9
+_L_FLOOR_SHARE = 1e-4  # element-wise relative gap: currents below 1 % of the limit count as 1 %
+_ELEMENT_GAP_TOL = 1e-3  # ... and no branch may carry more than 0.1 % fictitious current² on top
 _BIND_TOL_PU = 1e-5
 
 
@@ -112,9 +114,14 @@ class ExactnessReport:
     Attributes:
         formulation: Formulation key.
         relaxation: Whether the formulation is a relaxation.
-        gap_abs_pu, gap_rel: ``(T, n_branch)`` relaxation gap, absolute [pu²] and relative.
+        gap_abs_pu: ``(T, n_branch)`` relaxation gap ``|l - (p² + q²)/w_int|`` [pu² on the OPF base].
+        gap_rel: ``(T, n_branch)`` gap relative to ``l``, with currents below 1 % of the branch
+            limit counted as 1 % (a relative error of a near-zero current means nothing).
         max_gap_abs_pu, max_gap_rel: Their maxima.
-        exact: Relative gap within ``gap_rel_tol`` (always true for non-relaxations).
+        loss_gap_rel: ``(T,)`` fictitious share of the losses, ``Σ r |gap| / Σ r l`` per period:
+            the relative relaxation gap that matters physically (energy burnt by the relaxation).
+        exact: ``loss_gap_rel <= gap_rel_tol`` in every period and ``gap_rel <= 1e-3`` everywhere
+            (always true for non-relaxations).
         reverse_flow: ``(T,)`` some branch carries power towards the slack.
         upper_voltage_binding: ``(T,)`` some voltage at its upper limit.
         loss_price_positive: ``(T,)`` the objective increases with losses in that period.
@@ -140,11 +147,16 @@ class ExactnessReport:
     aging: AgingCheck | None
     gap_rel_tol: float
     v_tol_pu: float
+    loss_gap_rel: np.ndarray | None = None
 
     @property
     def inexact_periods(self) -> np.ndarray:
         """Indices of periods whose relative gap exceeds the tolerance."""
-        return np.flatnonzero(self.gap_rel.max(axis=1, initial=0.0) > self.gap_rel_tol)
+        return np.flatnonzero(self._period_inexact())
+
+    def _period_inexact(self) -> np.ndarray:
+        share = np.zeros(self.gap_rel.shape[0]) if self.loss_gap_rel is None else self.loss_gap_rel
+        return (share > self.gap_rel_tol) | (self.gap_rel.max(axis=1, initial=0.0) > _ELEMENT_GAP_TOL)
 
     @property
     def ac_ok(self) -> bool:
@@ -160,7 +172,9 @@ class ExactnessReport:
         """One paragraph."""
         n_bad = int((~self.condition_holds).sum())
         a = self.ac
-        s = (f"relaxation gap max {self.max_gap_abs_pu:.2e} pu² (rel {self.max_gap_rel:.2e}) -> "
+        share = 0.0 if self.loss_gap_rel is None else float(self.loss_gap_rel.max(initial=0.0))
+        s = (f"relaxation gap max {self.max_gap_abs_pu:.2e} pu² (rel {self.max_gap_rel:.2e}, loss share "
+             f"{share:.2e}) -> "
              f"{'exact' if self.exact else 'NOT exact in %d periods' % self.inexact_periods.size}; "
              f"sufficient condition violated in {n_bad} periods (upper-V binding {int(self.upper_voltage_binding.sum())}, "
              f"reverse flow {int(self.reverse_flow.sum())}); AC re-check: |dv| {a.v_error_pu:.2e} pu, "
@@ -244,13 +258,18 @@ def diagnose(sol: "OPFSolution", prob: "OPFProblem", *, gap_rel_tol: float = 1e-
     w_int = w @ net.w_to_int.toarray()
     if prob.state.l is not None:
         gap = sol.l_pu - (p**2 + q**2) / w_int
-        gap_rel = np.abs(gap) / np.maximum(sol.l_pu, _L_FLOOR_PU)
+        l_ref = np.where(np.isfinite(net.l_max), net.l_max, net.s_rated_pu**2 if net.trafo >= 0 else 1.0)
+        gap_rel = np.abs(gap) / np.maximum(sol.l_pu, _L_FLOOR_SHARE * l_ref[None, :])
+        loss_share = (np.abs(gap) * net.r[None, :]).sum(axis=1) / np.maximum(
+            (np.maximum(sol.l_pu, 0.0) * net.r[None, :]).sum(axis=1), 1e-12)
     else:
         gap = np.zeros_like(p)
         gap_rel = np.zeros_like(p)
+        loss_share = np.zeros(p.shape[0])
     gap_abs = np.abs(gap)
     relax = prob.formulation.relaxation
-    exact = (not relax) or bool(gap_rel.max(initial=0.0) <= gap_rel_tol)
+    exact = (not relax) or bool(loss_share.max(initial=0.0) <= gap_rel_tol
+                                 and gap_rel.max(initial=0.0) <= _ELEMENT_GAP_TOL)
     reverse = (p < -_BIND_TOL_PU).any(axis=1)
     upper = (w[:, 1:] >= net.w_max[None, 1:] - 2 * _BIND_TOL_PU).any(axis=1)
     importing = sol.p_slack_kw > 0
@@ -262,7 +281,7 @@ def diagnose(sol: "OPFSolution", prob: "OPFProblem", *, gap_rel_tol: float = 1e-
         max_gap_abs_pu=float(gap_abs.max(initial=0.0)), max_gap_rel=float(gap_rel.max(initial=0.0)), exact=exact,
         reverse_flow=reverse, upper_voltage_binding=upper, loss_price_positive=loss_price > 0,
         condition_holds=(loss_price > 0) & ~upper, ac=ac, aging=aging_check(sol, prob, ac),
-        gap_rel_tol=gap_rel_tol, v_tol_pu=v_tol_pu,
+        gap_rel_tol=gap_rel_tol, v_tol_pu=v_tol_pu, loss_gap_rel=loss_share,
     )
 
 
@@ -340,7 +359,7 @@ def _periods_to_tighten(d: ExactnessReport, data: Any) -> np.ndarray:
     v = d.ac.v_pu[:, 1:]
     viol = ((v > data.v_max_pu[None, 1:] + d.v_tol_pu) | (v < data.v_min_pu[None, 1:] - d.v_tol_pu)).any(axis=1)
     viol |= (d.ac.loading > 1.0 + 1e-3).any(axis=1)
-    return viol | (d.gap_rel.max(axis=1, initial=0.0) > d.gap_rel_tol)
+    return viol | (d._period_inexact() if d.relaxation else np.zeros_like(viol))
 
 
 __all__ = ["ACCheck", "AgingCheck", "ExactnessReport", "ac_check", "aging_check", "diagnose", "recover"]

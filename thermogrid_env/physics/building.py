@@ -26,6 +26,8 @@ Parameters of 9 German single-family house types x 3 renovation levels ship with
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -178,6 +180,11 @@ def house_types() -> pd.DataFrame:
         area, renovation level), ``year_of_construction``, ``floor_area_m2``, ``renovation_level``
         and the :data:`PARAM_FIELDS`.
     """
+    return _house_types_table().copy()
+
+
+@lru_cache(maxsize=1)
+def _house_types_table() -> pd.DataFrame:
     table = load_house_types()
     cols = (table["year_of_construction"], table["floor_area_m2"], table["renovation_level"])
     ids = [f"{y:g}-{a:g}m2-r{int(r)}" for y, a, r in zip(*cols)]

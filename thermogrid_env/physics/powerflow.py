@@ -6,8 +6,8 @@ For a radial network the branch-flow (DistFlow) model
     v_j = v_i - 2 (r_ij P_ij + x_ij Q_ij) + (r_ij^2 + x_ij^2) l_ij,   l_ij v_i = P_ij^2 + Q_ij^2
 
 is equivalent to the full AC power-flow equations. It is solved here in its complex-current form:
-each iteration draws the constant-PQ load currents ``conj(S / V)`` plus the shunt currents, sums them
-towards the slack (backward sweep, through every transformer's complex ratio) and recomputes the
+each iteration draws the constant-PQ load currents ``conj(S / V)`` plus the shunt currents, sums
+them towards the slack (backward sweep, through every transformer's complex ratio) and recomputes the
 voltages from the slack outwards (forward sweep, ``V_k = V_parent / t_k - z_k I_k``). The iteration
 starts from the no-load voltages (so its first sweep is the linearised, LinDistFlow-like estimate)
 and stops when no voltage moves by more than ``tol_pu``; it contracts by about the relative voltage
@@ -34,12 +34,12 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 
 from thermogrid_env.errors import ConfigError, PowerFlowDiverged
 from thermogrid_env.network.feeder import Feeder
+from thermogrid_env.physics.powerflow_result import PowerFlowResult, result_constants
 
 try:  # numba is optional (extra [fast]); the numpy kernel is always available.
     import numba as _numba
@@ -49,7 +49,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 HAS_NUMBA = _numba is not None
 DEFAULT_TOL_PU = 1e-10
 DEFAULT_MAX_ITER = 100
-#: Batches of at least this many snapshots use the multi-threaded numba kernel.
+#: With ``parallel=True``, batches of at least this many snapshots use numba's threads.
 PARALLEL_MIN_BATCH = 64
 _V_COLLAPSE_PU = 0.2  # below this the sweep has left the physical branch of solutions
 _NOT_CONVERGED, _NOT_FINITE = -1, -2  # codes in the kernels' iteration counts
@@ -258,146 +258,6 @@ def _numpy_kernel(
     return v_full, iters
 
 
-@dataclass(frozen=True, eq=False)
-class PowerFlowResult:
-    """Converged AC power flow of a batch of snapshots; derived quantities are computed on access.
-
-    Shapes: ``batch`` is the leading shape of the inputs (``()`` for one snapshot); bus arrays are
-    ``batch + (n_bus,)``, branch arrays ``batch + (n_branch,)`` with branch ``k`` feeding bus
-    ``k + 1``. Branch flows are positive from parent to child.
-
-    Attributes:
-        feeder: The feeder solved.
-        v_complex_pu: Complex bus voltages [pu].
-        iterations: Sweep iterations per snapshot.
-        p_load_kw, q_load_kvar: The bus loads that were solved (consumption positive).
-    """
-
-    feeder: Feeder
-    v_complex_pu: np.ndarray
-    iterations: np.ndarray
-    p_load_kw: np.ndarray
-    q_load_kvar: np.ndarray
-    _pre: _Precomputed = field(repr=False)
-
-    @property
-    def converged(self) -> np.ndarray:
-        """Whether each snapshot converged (always true for a returned result)."""
-        return self.iterations > 0
-
-    @cached_property
-    def v_pu(self) -> np.ndarray:
-        """Bus voltage magnitudes [pu]."""
-        return np.abs(self.v_complex_pu)
-
-    @cached_property
-    def v_angle_deg(self) -> np.ndarray:
-        """Bus voltage angles [degree], slack at 0 (transformer phase shifts included)."""
-        return np.rad2deg(np.angle(self.v_complex_pu))
-
-    @cached_property
-    def _v_internal(self) -> np.ndarray:
-        """Voltage at each branch's internal node behind its ideal transformer [pu]."""
-        v = self.v_complex_pu
-        return v[..., self._pre.parent[1:]] / self._pre.tap[1:]
-
-    @cached_property
-    def i_series_pu(self) -> np.ndarray:
-        """Complex current through each branch's series impedance [pu], parent to child."""
-        return (self._v_internal - self.v_complex_pu[..., 1:]) / self._pre.z[1:]
-
-    @cached_property
-    def l_pu(self) -> np.ndarray:
-        """Squared series-current magnitude ``l = |I|^2`` of each branch [pu] (DistFlow's ``l``)."""
-        return np.abs(self.i_series_pu) ** 2
-
-    @cached_property
-    def _s_from_pu(self) -> np.ndarray:
-        v_int = self._v_internal
-        return v_int * np.conj(self.i_series_pu + self._pre.y_from[1:] * v_int)
-
-    @cached_property
-    def p_kw(self) -> np.ndarray:
-        """Active power entering each branch at its parent (sending) end [kW]."""
-        return self._s_from_pu.real * self.feeder.s_base_kva
-
-    @cached_property
-    def q_kvar(self) -> np.ndarray:
-        """Reactive power entering each branch at its parent (sending) end [kvar]."""
-        return self._s_from_pu.imag * self.feeder.s_base_kva
-
-    @cached_property
-    def p_series_kw(self) -> np.ndarray:
-        """DistFlow ``P_ij``: active power into the series impedance at the sending end [kW]."""
-        return (self._v_internal * np.conj(self.i_series_pu)).real * self.feeder.s_base_kva
-
-    @cached_property
-    def q_series_kvar(self) -> np.ndarray:
-        """DistFlow ``Q_ij``: reactive power into the series impedance at the sending end [kvar]."""
-        return (self._v_internal * np.conj(self.i_series_pu)).imag * self.feeder.s_base_kva
-
-    @cached_property
-    def _i_ends_pu(self) -> tuple[np.ndarray, np.ndarray]:
-        y_half = self._pre.y_from[1:]
-        i_from = np.abs(self.i_series_pu + y_half * self._v_internal) / np.abs(self._pre.tap[1:])
-        i_to = np.abs(self.i_series_pu - y_half * self.v_complex_pu[..., 1:])
-        return i_from, i_to
-
-    @cached_property
-    def i_a(self) -> np.ndarray:
-        """Branch current [A]: the larger of both ends for lines, the child (LV) side for
-        transformers."""
-        f = self.feeder
-        i_from, i_to = self._i_ends_pu
-        i_from_a = i_from * f.i_base_a[f.parent[1:]]
-        i_to_a = i_to * f.i_base_a[1:]
-        return np.where(f.is_transformer, i_to_a, np.maximum(i_from_a, i_to_a))
-
-    @cached_property
-    def loading(self) -> np.ndarray:
-        """Branch loading [fraction]: current over ampacity for lines; for transformers the larger
-        of both sides' current over rated current (as pandapower's ``trafo_loading="current"``)."""
-        f = self.feeder
-        i_from, i_to = self._i_ends_pu
-        trafo = np.maximum(i_from, i_to) * f.s_base_kva / f.s_max_kva
-        return np.where(f.is_transformer, trafo, self.i_a / f.i_max_a)
-
-    @cached_property
-    def p_slack_kw(self) -> np.ndarray:
-        """Active power drawn from the slack (external grid) [kW]."""
-        return self._slack_power_pu.real * self.feeder.s_base_kva
-
-    @cached_property
-    def q_slack_kvar(self) -> np.ndarray:
-        """Reactive power drawn from the slack [kvar]."""
-        return self._slack_power_pu.imag * self.feeder.s_base_kva
-
-    @cached_property
-    def _slack_power_pu(self) -> np.ndarray:
-        f = self.feeder
-        from_slack = f.parent[1:] == 0
-        v0 = self.v_complex_pu[..., 0]
-        s_shunt0 = np.abs(v0) ** 2 * np.conj(f.g_bus_pu[0] + 1j * f.b_bus_pu[0])
-        s_load0 = (self.p_load_kw[..., 0] + 1j * self.q_load_kvar[..., 0]) / f.s_base_kva
-        return self._s_from_pu[..., from_slack].sum(axis=-1) + s_shunt0 + s_load0
-
-    @cached_property
-    def p_loss_kw(self) -> np.ndarray:
-        """Total active losses of the feeder (series and shunt) [kW]."""
-        return self.p_slack_kw - self.p_load_kw.sum(axis=-1)
-
-    @cached_property
-    def s_transformer_kva(self) -> np.ndarray:
-        """Apparent power through the substation transformer at its upstream terminal [kVA]."""
-        k = self.feeder.transformer_branch
-        return np.abs(self._s_from_pu[..., k]) * self.feeder.s_base_kva
-
-    @cached_property
-    def transformer_loading(self) -> np.ndarray:
-        """Loading of the substation transformer [fraction of rated current]."""
-        return self.loading[..., self.feeder.transformer_branch]
-
-
 class PowerFlowSolver:
     """Power-flow solver bound to one feeder (precomputes once; use on hot paths).
 
@@ -435,6 +295,7 @@ class PowerFlowSolver:
         self.max_iter = int(max_iter)
         self.parallel = bool(parallel)
         self._pre = _precomputed(feeder, need_dense=self.backend == "numpy")
+        self._const = result_constants(feeder)
 
     def solve(self, p_kw: np.ndarray, q_kvar: np.ndarray | None = None) -> PowerFlowResult:
         """Solve the power flow for bus loads of shape ``(..., n_bus)`` (consumption positive).
@@ -481,7 +342,7 @@ class PowerFlowSolver:
             iterations=iters.reshape(batch_shape),
             p_load_kw=p,
             q_load_kvar=q,
-            _pre=self._pre,
+            _const=self._const,
         )
 
     def _solve_numba(self, p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:

@@ -21,7 +21,7 @@ from thermogrid_env.physics import building, heat_pump, pv, transformer
 #: Design ambient temperature for heat-pump sizing [°C] (DIN EN 12831, much of Germany).
 T_DESIGN_C = -12.0
 #: Floor heating for the advanced-refurbishment level, radiators otherwise.
-_FLOOR_HEATING_LEVELS = (3,)
+_FLOOR_HEATING_LEVELS = (3,)  # one level: sizing below picks by it
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -108,10 +108,12 @@ def sample_community(scenario: Scenario, rng: np.random.Generator) -> Community:
         level = np.array([int(str(t).rsplit("r", 1)[-1]) for t in types])
         emitters = tuple("floor" if lv in _FLOOR_HEATING_LEVELS else "radiator" for lv in level)
         design_kw = buildings.design_heat_load_kw(t_design_c=T_DESIGN_C)
-        p_rated = np.array([
-            heat_pump.size_heat_pump(np.array([q]), t_design_c=T_DESIGN_C, emitter=e)[0]
-            for q, e in zip(design_kw, emitters)
-        ])
+        floor = level == _FLOOR_HEATING_LEVELS[0]
+        p_rated = np.where(
+            floor,
+            heat_pump.size_heat_pump(design_kw, t_design_c=T_DESIGN_C, emitter="floor"),
+            heat_pump.size_heat_pump(design_kw, t_design_c=T_DESIGN_C, emitter="radiator"),
+        )
         heat_pumps = heat_pump.HeatPumpParams(p_rated_el_kw=p_rated, emitter=emitters)
     else:
         buildings, types, heat_pumps = None, np.zeros(0, dtype=object), None

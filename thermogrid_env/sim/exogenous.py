@@ -90,19 +90,26 @@ def _weather() -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
 
 def candidate_days(scenario: Scenario) -> list[pd.Timestamp]:
     """Local (Europe/Berlin) start days an episode of this scenario may start on."""
-    if scenario.start_date is not None:
-        return [pd.Timestamp(scenario.start_date).tz_localize(LOCAL_TZ)]
-    months = SEASONS[scenario.season]
-    days = pd.date_range("2016-01-01", "2016-12-31", freq="D", tz=LOCAL_TZ)
-    last_start = pd.Timestamp("2017-01-01", tz=LOCAL_TZ) - pd.Timedelta(
-        days=scenario.episode_days, hours=scenario.start_hour_local
+    return list(
+        _candidate_days(scenario.start_date, scenario.season, scenario.episode_days, scenario.start_hour_local)
     )
-    return [d for d in days if d.month in months and d <= last_start]
+
+
+@lru_cache(maxsize=32)
+def _candidate_days(
+    start_date: str | None, season: str, episode_days: int, start_hour_local: int
+) -> tuple[pd.Timestamp, ...]:
+    if start_date is not None:
+        return (pd.Timestamp(start_date).tz_localize(LOCAL_TZ),)
+    months = SEASONS[season]
+    days = pd.date_range("2016-01-01", "2016-12-31", freq="D", tz=LOCAL_TZ)
+    last_start = pd.Timestamp("2017-01-01", tz=LOCAL_TZ) - pd.Timedelta(days=episode_days, hours=start_hour_local)
+    return tuple(d for d in days if d.month in months and d <= last_start)
 
 
 def sample_start_day(scenario: Scenario, rng: np.random.Generator) -> pd.Timestamp:
     """Draw the local start day of an episode from the scenario's season."""
-    days = candidate_days(scenario)
+    days = _candidate_days(scenario.start_date, scenario.season, scenario.episode_days, scenario.start_hour_local)
     return days[int(rng.integers(len(days)))]
 
 

@@ -159,8 +159,10 @@ class Simulator:
             if community.pv_systems is not None else np.zeros((self.n_steps, 0))
         )
         self._hp_cop = (
-            np.stack([np.broadcast_to(heat_pump.device_cop(community.heat_pumps, t), (community.n_hp,))
-                      for t in exogenous.t_ambient_c])
+            np.broadcast_to(
+                heat_pump.device_cop(community.heat_pumps, exogenous.t_ambient_c[:, None]),
+                (self.n_steps, community.n_hp),
+            )
             if community.heat_pumps is not None else np.zeros((self.n_steps, 0))
         )
         self._hp_p_max = (

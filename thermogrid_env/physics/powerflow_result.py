@@ -1,0 +1,245 @@
+"""Results of the power flow: branch currents, flows, loading and losses derived from voltages.
+
+:class:`PowerFlowResult` holds the converged complex bus voltages; everything else is computed on
+first access from them and per-feeder constants (:func:`result_constants`, built once), so a
+simulator step pays only for the quantities it reads.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from thermogrid_env.network.feeder import Feeder
+
+
+class _lazy:
+    """Compute-once attribute (like ``functools.cached_property`` without its per-access lock)."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+        self.name = fn.__name__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = self.fn(obj)
+        obj.__dict__[self.name] = value  # the instance dict now shadows this descriptor
+        return value
+
+
+@dataclass(frozen=True, eq=False)
+class ResultConstants:
+    """Per-branch constants of a feeder for deriving results (indexed by branch ``k`` -> bus k+1).
+
+    Attributes:
+        parent_br: Parent (from) bus of each branch.
+        inv_tap: ``1 / t`` of each branch's ideal transformer (1 for lines).
+        inv_abs_tap: ``1 / |t|`` (refers internal-node currents to the from bus).
+        inv_z: Series admittance ``1 / z`` [pu].
+        y_half: Shunt at each branch end (pi model: equal halves) [pu].
+        load_from, load_to: Factors from end-current magnitude [pu] to loading [fraction].
+        amp_from, amp_to: Factors from end-current magnitude [pu] to reported current [A]
+            (``amp_from = 0`` for transformers: their current is reported on the child side).
+        from_slack: Branches leaving the slack bus.
+        y_slack_conj: Conjugate of the slack bus's own shunt [pu].
+        s_base_kva: Power base [kVA].
+        trafo_branch: Index of the substation transformer (-1 if none).
+    """
+
+    parent_br: np.ndarray
+    inv_tap: np.ndarray
+    inv_abs_tap: np.ndarray
+    inv_z: np.ndarray
+    y_half: np.ndarray
+    load_from: np.ndarray
+    load_to: np.ndarray
+    amp_from: np.ndarray
+    amp_to: np.ndarray
+    from_slack: np.ndarray
+    y_slack_conj: complex
+    s_base_kva: float
+    trafo_branch: int
+
+
+_CONSTANTS: "weakref.WeakKeyDictionary[Feeder, ResultConstants]" = weakref.WeakKeyDictionary()
+
+
+def result_constants(feeder: Feeder) -> ResultConstants:
+    """The :class:`ResultConstants` of a feeder (built once, cached per feeder object)."""
+    const = _CONSTANTS.get(feeder)
+    if const is not None:
+        return const
+    parent_br = feeder.parent[1:]
+    tap = feeder.tap_ratio * np.exp(1j * np.deg2rad(feeder.shift_deg))
+    trafo = feeder.is_transformer
+    i_base = feeder.i_base_a
+    amp_from = np.where(trafo, 0.0, i_base[parent_br])
+    amp_to = i_base[1:].copy()
+    rated = np.where(trafo, feeder.s_base_kva / feeder.s_max_kva, 0.0)  # pu current -> loading
+    load_from = np.where(trafo, rated, i_base[parent_br] / feeder.i_max_a)
+    load_to = np.where(trafo, rated, i_base[1:] / feeder.i_max_a)
+    trafo_idx = np.flatnonzero(trafo)
+    const = ResultConstants(
+        parent_br=parent_br,
+        inv_tap=1.0 / tap,
+        inv_abs_tap=1.0 / np.abs(tap),
+        inv_z=1.0 / (feeder.r_pu + 1j * feeder.x_pu),
+        y_half=feeder.g_from_pu + 1j * feeder.b_from_pu,
+        load_from=load_from,
+        load_to=load_to,
+        amp_from=amp_from,
+        amp_to=amp_to,
+        from_slack=np.flatnonzero(parent_br == 0),
+        y_slack_conj=complex(np.conj(feeder.g_bus_pu[0] + 1j * feeder.b_bus_pu[0])),
+        s_base_kva=float(feeder.s_base_kva),
+        trafo_branch=int(trafo_idx[0]) if trafo_idx.size else -1,
+    )
+    _CONSTANTS[feeder] = const
+    return const
+
+
+@dataclass(frozen=True, eq=False)
+class PowerFlowResult:
+    """Converged AC power flow of a batch of snapshots; derived quantities are computed on access.
+
+    Shapes: ``batch`` is the leading shape of the inputs (``()`` for one snapshot); bus arrays are
+    ``batch + (n_bus,)``, branch arrays ``batch + (n_branch,)`` with branch ``k`` feeding bus
+    ``k + 1``. Branch flows are positive from parent to child.
+
+    Attributes:
+        feeder: The feeder solved.
+        v_complex_pu: Complex bus voltages [pu].
+        iterations: Sweep iterations per snapshot.
+        p_load_kw, q_load_kvar: The bus loads that were solved (consumption positive).
+    """
+
+    feeder: Feeder
+    v_complex_pu: np.ndarray
+    iterations: np.ndarray
+    p_load_kw: np.ndarray
+    q_load_kvar: np.ndarray
+    _const: ResultConstants = field(repr=False)
+
+    @property
+    def converged(self) -> np.ndarray:
+        """Whether each snapshot converged (always true for a returned result)."""
+        return self.iterations > 0
+
+    @_lazy
+    def v_pu(self) -> np.ndarray:
+        """Bus voltage magnitudes [pu]."""
+        return np.abs(self.v_complex_pu)
+
+    @_lazy
+    def v_angle_deg(self) -> np.ndarray:
+        """Bus voltage angles [degree], slack at 0 (transformer phase shifts included)."""
+        return np.rad2deg(np.angle(self.v_complex_pu))
+
+    @_lazy
+    def _v_internal(self) -> np.ndarray:
+        """Voltage at each branch's internal node behind its ideal transformer [pu]."""
+        return self.v_complex_pu[..., self._const.parent_br] * self._const.inv_tap
+
+    @_lazy
+    def i_series_pu(self) -> np.ndarray:
+        """Complex current through each branch's series impedance [pu], parent to child."""
+        return (self._v_internal - self.v_complex_pu[..., 1:]) * self._const.inv_z
+
+    @_lazy
+    def l_pu(self) -> np.ndarray:
+        """Squared series-current magnitude ``l = |I|^2`` of each branch [pu] (DistFlow's ``l``)."""
+        i = self.i_series_pu
+        return i.real**2 + i.imag**2
+
+    @_lazy
+    def _s_from_pu(self) -> np.ndarray:
+        v_int = self._v_internal
+        return v_int * np.conj(self.i_series_pu + self._const.y_half * v_int)
+
+    @_lazy
+    def p_kw(self) -> np.ndarray:
+        """Active power entering each branch at its parent (sending) end [kW]."""
+        return self._s_from_pu.real * self._const.s_base_kva
+
+    @_lazy
+    def q_kvar(self) -> np.ndarray:
+        """Reactive power entering each branch at its parent (sending) end [kvar]."""
+        return self._s_from_pu.imag * self._const.s_base_kva
+
+    @_lazy
+    def _s_series_pu(self) -> np.ndarray:
+        return self._v_internal * np.conj(self.i_series_pu)
+
+    @_lazy
+    def p_series_kw(self) -> np.ndarray:
+        """DistFlow ``P_ij``: active power into the series impedance at the sending end [kW]."""
+        return self._s_series_pu.real * self._const.s_base_kva
+
+    @_lazy
+    def q_series_kvar(self) -> np.ndarray:
+        """DistFlow ``Q_ij``: reactive power into the series impedance at the sending end [kvar]."""
+        return self._s_series_pu.imag * self._const.s_base_kva
+
+    @_lazy
+    def _i_ends_pu(self) -> tuple[np.ndarray, np.ndarray]:
+        """Current magnitudes at the from end (referred to the from bus) and the to end [pu]."""
+        c = self._const
+        i_ser = self.i_series_pu
+        i_from = np.abs(i_ser + c.y_half * self._v_internal) * c.inv_abs_tap
+        i_to = np.abs(i_ser - c.y_half * self.v_complex_pu[..., 1:])
+        return i_from, i_to
+
+    @_lazy
+    def i_a(self) -> np.ndarray:
+        """Branch current [A]: the larger of both ends for lines, the child (LV) side for
+        transformers."""
+        i_from, i_to = self._i_ends_pu
+        return np.maximum(i_from * self._const.amp_from, i_to * self._const.amp_to)
+
+    @_lazy
+    def loading(self) -> np.ndarray:
+        """Branch loading [fraction]: current over ampacity for lines; for transformers the larger
+        of both sides' current over rated current (as pandapower's ``trafo_loading="current"``)."""
+        i_from, i_to = self._i_ends_pu
+        return np.maximum(i_from * self._const.load_from, i_to * self._const.load_to)
+
+    @_lazy
+    def _slack_power_pu(self) -> np.ndarray:
+        c = self._const
+        v0 = self.v_complex_pu[..., 0]
+        s_shunt0 = (v0.real**2 + v0.imag**2) * c.y_slack_conj
+        s_load0 = (self.p_load_kw[..., 0] + 1j * self.q_load_kvar[..., 0]) / c.s_base_kva
+        return self._s_from_pu[..., c.from_slack].sum(axis=-1) + s_shunt0 + s_load0
+
+    @_lazy
+    def p_slack_kw(self) -> np.ndarray:
+        """Active power drawn from the slack (external grid) [kW]."""
+        return self._slack_power_pu.real * self._const.s_base_kva
+
+    @_lazy
+    def q_slack_kvar(self) -> np.ndarray:
+        """Reactive power drawn from the slack [kvar]."""
+        return self._slack_power_pu.imag * self._const.s_base_kva
+
+    @_lazy
+    def p_loss_kw(self) -> np.ndarray:
+        """Total active losses of the feeder (series and shunt) [kW]."""
+        return self.p_slack_kw - self.p_load_kw.sum(axis=-1)
+
+    @_lazy
+    def s_transformer_kva(self) -> np.ndarray:
+        """Apparent power through the substation transformer at its upstream terminal [kVA]."""
+        return np.abs(self._s_from_pu[..., self.feeder.transformer_branch]) * self._const.s_base_kva
+
+    @_lazy
+    def transformer_loading(self) -> np.ndarray:
+        """Loading of the substation transformer [fraction of rated current]."""
+        return self.loading[..., self.feeder.transformer_branch]
