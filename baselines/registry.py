@@ -30,6 +30,7 @@ ENTRY_POINT_GROUP = "thermogrid.controllers"
 _BUILTIN: dict[str, str] = {
     "uncontrolled": "baselines.uncontrolled:UncontrolledController",
     "rule_based": "baselines.rule_based:RuleBasedController",
+    "oracle": "baselines.oracle:OracleController",
 }
 _REGISTERED: dict[str, Callable[..., Controller]] = {}
 

@@ -133,8 +133,8 @@ class RewardWeights:
     """
 
     cost: float = 1.0
-    discomfort: float = 1.0
-    ev_unmet: float = 0.5
+    discomfort: float = 10.0
+    ev_unmet: float = 2.0
     voltage: float = 100.0
     losses: float = 0.3
     aging: float = 1.0
