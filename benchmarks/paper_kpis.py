@@ -1,0 +1,103 @@
+"""The study's headline comparison: uncontrolled vs rule-based vs oracle on ``winter-high-der``.
+
+Runs every controller on the same seeded days (``thermogrid_env.evaluate``), prints the mean KPIs
+with the relative reduction against the uncontrolled reference next to the figures the study
+reports (41 % less transformer aging, 54 % less losses, no voltage violations), and writes the
+per-episode table as CSV.
+
+Usage::
+
+    python benchmarks/paper_kpis.py                  # 5 winter days, default feeder
+    python benchmarks/paper_kpis.py --episodes 10 --scenario winter-high-der-rural
+    python benchmarks/paper_kpis.py --quick          # 1 day, smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from thermogrid_env import evaluate
+from thermogrid_env.sim.kpi import KPI_UNITS
+
+#: What the study reports for coordinated vs uncoordinated scheduling (relative change).
+STUDY = {"aging_h": -0.41, "losses_kwh": -0.54, "voltage_violations": "0"}
+#: KPIs in the headline table.
+HEADLINE = ("aging_h", "hot_spot_max_c", "losses_kwh", "voltage_violations", "voltage_dev_max_pu",
+            "line_loading_max", "trafo_loading_max", "peak_import_kw", "discomfort_kh", "ev_unmet_kwh",
+            "cost_eur", "curtailment_kwh")
+
+
+def _controllers(names: list[str]) -> dict[str, object]:
+    from baselines.registry import make_controller  # noqa: PLC0415
+
+    return {name: (lambda n=name: make_controller(n)) for name in names}
+
+
+def headline_table(table: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Mean KPIs per controller with the relative change against ``reference``."""
+    means = table[table["episode"] == "mean"].set_index("controller")
+    rows = []
+    for kpi in HEADLINE:
+        row: dict[str, object] = {"KPI": kpi, "unit": KPI_UNITS[kpi]}
+        base = float(means.loc[reference, kpi])
+        for name in means.index:
+            value = float(means.loc[name, kpi])
+            row[name] = f"{value:.4g}"
+            if name != reference:
+                row[f"{name} vs {reference}"] = _relative(value, base)
+        study = STUDY.get(kpi)
+        row["study (coordinated vs uncoordinated)"] = (
+            f"{100 * study:+.0f} %" if isinstance(study, float) else (study or "")
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _relative(value: float, base: float, tiny: float = 1e-6) -> str:
+    """Relative change as text; "n/a" when the reference is (numerically) zero."""
+    if abs(base) <= tiny:
+        return "±0 %" if abs(value) <= tiny else "n/a (reference 0)"
+    return f"{100 * (value - base) / abs(base):+.1f} %"
+
+
+def to_markdown(frame: pd.DataFrame) -> str:
+    """A markdown table of a small frame (no extra dependency)."""
+    cols = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", default="winter-high-der")
+    parser.add_argument("--episodes", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--controllers", default="uncontrolled,rule_based,oracle")
+    parser.add_argument("--out", default="results/paper_kpis")
+    parser.add_argument("--quick", action="store_true", help="one episode (smoke run)")
+    args = parser.parse_args(argv)
+    episodes = 1 if args.quick else args.episodes
+    names = [n.strip() for n in args.controllers.split(",") if n.strip()]
+    t0 = time.perf_counter()
+    table = evaluate(_controllers(names), args.scenario, episodes=episodes, seed=args.seed, progress=False)
+    wall = time.perf_counter() - t0
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "episodes.csv", index=False)
+    head = headline_table(table, names[0])
+    head.to_csv(out / "headline.csv", index=False)
+    days = ", ".join(str(d) for d in table[table["episode"] != "mean"]["start_day"].unique())
+    print(f"scenario {args.scenario}: {episodes} day(s) ({days}), seeds {args.seed}..{args.seed + episodes - 1}")
+    print(to_markdown(head))
+    print(f"\nwrote {out / 'episodes.csv'} and {out / 'headline.csv'}; wall time {wall:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
