@@ -23,3 +23,27 @@ def test_powerflow_benchmark_quick() -> None:
     assert lines[0].startswith("| feeder | n_bus | mode |") and "speed-up" in lines[0]
     rows = [line for line in lines[2:] if line.startswith("| semiurb4 |")]
     assert len(rows) == 2 and "single" in rows[0] and "batched 20" in rows[1]
+
+
+def test_physics_step_benchmark_runs() -> None:
+    """Smoke test only: the script runs and prints its table (no timing assertions)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "physics_step.py"
+    out = subprocess.run([sys.executable, str(script), "--n", "10", "--repeat", "2"], capture_output=True,
+                         text=True, check=True, timeout=300).stdout
+    assert "| 10 houses (3R2C + HP) |" in out and "solve_ivp" in out
+
+
+def test_paper_kpis_benchmark_runs(tmp_path) -> None:
+    """Smoke test only: one day of the headline comparison without the oracle (no timing)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "paper_kpis.py"
+    out = subprocess.run([sys.executable, str(script), "--quick", "--controllers", "uncontrolled,rule_based",
+                          "--out", str(tmp_path)], capture_output=True, text=True, check=True, timeout=300).stdout
+    assert "| aging_h | h |" in out and (tmp_path / "headline.csv").is_file()
