@@ -289,3 +289,20 @@ def test_currents_and_loading() -> None:
     i_a = np.abs(30.0 + 10.0j) / (np.sqrt(3) * 0.4 * res.v_pu[1])
     assert res.i_a[0] == pytest.approx(i_a, rel=1e-9)
     assert res.loading[0] == pytest.approx(i_a / 200.0, rel=1e-9)
+
+
+def test_series_losses_plus_shunt_losses_equal_total_losses() -> None:
+    """p_loss = Σ r|I|² (series) + Σ g|V|² over every shunt (bus shunts and branch from-side shunts)."""
+    from thermogrid_env.network import load_feeder
+    from thermogrid_env.physics.powerflow import solve as pf_solve
+
+    feeder = load_feeder("simbench-semiurb4")
+    p = np.zeros(feeder.n_bus)
+    p[feeder.load_bus] = feeder.load_p_kw
+    res = pf_solve(feeder, p, 0.3 * p)
+    v2 = res.v_pu**2
+    v_int2 = (res.v_pu[feeder.parent[1:]] / feeder.tap_ratio) ** 2
+    shunt_kw = (np.sum(feeder.g_bus_pu * v2) + np.sum(feeder.g_from_pu * v_int2)) * feeder.s_base_kva
+    assert float(res.p_loss_series_kw) == pytest.approx(float(np.sum(feeder.r_pu * res.l_pu)) * feeder.s_base_kva)
+    assert float(res.p_loss_kw) == pytest.approx(float(res.p_loss_series_kw) + shunt_kw, rel=1e-8)
+    assert shunt_kw == pytest.approx(1.2, rel=0.05)  # the 400 kVA transformer's no-load loss (pfe 1.2 kW)

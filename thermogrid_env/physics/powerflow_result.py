@@ -44,6 +44,7 @@ class ResultConstants:
         inv_tap: ``1 / t`` of each branch's ideal transformer (1 for lines).
         inv_abs_tap: ``1 / |t|`` (refers internal-node currents to the from bus).
         inv_z: Series admittance ``1 / z`` [pu].
+        r_pu: Series resistance [pu].
         y_half: Shunt at each branch end (pi model: equal halves) [pu].
         load_from, load_to: Factors from end-current magnitude [pu] to loading [fraction].
         amp_from, amp_to: Factors from end-current magnitude [pu] to reported current [A]
@@ -58,6 +59,7 @@ class ResultConstants:
     inv_tap: np.ndarray
     inv_abs_tap: np.ndarray
     inv_z: np.ndarray
+    r_pu: np.ndarray
     y_half: np.ndarray
     load_from: np.ndarray
     load_to: np.ndarray
@@ -92,6 +94,7 @@ def result_constants(feeder: Feeder) -> ResultConstants:
         inv_tap=1.0 / tap,
         inv_abs_tap=1.0 / np.abs(tap),
         inv_z=1.0 / (feeder.r_pu + 1j * feeder.x_pu),
+        r_pu=np.array(feeder.r_pu),
         y_half=feeder.g_from_pu + 1j * feeder.b_from_pu,
         load_from=load_from,
         load_to=load_to,
@@ -233,6 +236,12 @@ class PowerFlowResult:
     def p_loss_kw(self) -> np.ndarray:
         """Total active losses of the feeder (series and shunt) [kW]."""
         return self.p_slack_kw - self.p_load_kw.sum(axis=-1)
+
+    @_lazy
+    def p_loss_series_kw(self) -> np.ndarray:
+        """Load-dependent (series, ``Σ r l``) losses of lines and transformers [kW]; the rest of
+        :attr:`p_loss_kw` is shunt loss, mostly the transformer's no-load (iron) loss."""
+        return (self.l_pu * self._const.r_pu).sum(axis=-1) * self._const.s_base_kva
 
     @_lazy
     def s_transformer_kva(self) -> np.ndarray:

@@ -10,6 +10,8 @@ KPI (episode value; unit; definition)
                                     hot spot (IEC 60076-7, ``∫ V dt``; 24 h per day at 98 °C)
 ``hot_spot_max_c``          °C      peak transformer hot-spot temperature
 ``losses_kwh``              kWh     feeder losses (lines and transformer), ``∫ p_loss dt``
+``load_losses_kwh``         kWh     the load-dependent part: series (``Σ r |I|²``) losses of lines
+                                    and transformer, without the transformer's no-load loss
 ``voltage_violations``      count   bus-steps with ``|v|`` outside ``[v_min_pu, v_max_pu]``
                                     (LV buses; the slack bus is excluded)
 ``voltage_dev_max_pu``      pu      worst deviation outside the band (0 if none)
@@ -40,6 +42,7 @@ KPI_UNITS: dict[str, str] = {
     "aging_h": "h",
     "hot_spot_max_c": "°C",
     "losses_kwh": "kWh",
+    "load_losses_kwh": "kWh",
     "voltage_violations": "bus-steps",
     "voltage_dev_max_pu": "pu",
     "line_loading_max": "-",
@@ -52,7 +55,7 @@ KPI_UNITS: dict[str, str] = {
     "import_kwh": "kWh",
     "peak_import_kw": "kW",
 }
-_SUMMED = ("aging_h", "losses_kwh", "voltage_violations", "discomfort_kh", "ev_unmet_kwh", "cost_eur",
+_SUMMED = ("aging_h", "losses_kwh", "load_losses_kwh", "voltage_violations", "discomfort_kh", "ev_unmet_kwh", "cost_eur",
            "curtailment_kwh", "import_kwh")
 _MAXED = ("hot_spot_max_c", "voltage_dev_max_pu", "line_loading_max", "trafo_loading_max", "peak_import_kw")
 
@@ -100,6 +103,7 @@ def step_kpis(
     trafo_loading: float,
     p_loss_kw: float,
     p_slack_kw: float,
+    p_loss_series_kw: float | None = None,
     hot_spot_c: float,
     loss_of_life_h: float,
     t_indoor_c: np.ndarray,
@@ -118,6 +122,7 @@ def step_kpis(
         line_loading: ``(n_line,)`` line loadings [fraction of ampacity].
         trafo_loading: Transformer loading [fraction].
         p_loss_kw: Feeder losses [kW].
+        p_loss_series_kw: Load-dependent (series) part of them [kW]; default all of them.
         p_slack_kw: Power drawn from the MV grid [kW].
         hot_spot_c: Transformer hot spot at the end of the step [°C].
         loss_of_life_h: Transformer loss of life over the step [h].
@@ -143,6 +148,7 @@ def step_kpis(
         "aging_h": float(loss_of_life_h),
         "hot_spot_max_c": float(hot_spot_c),
         "losses_kwh": float(p_loss_kw) * dt_h,
+        "load_losses_kwh": float(p_loss_kw if p_loss_series_kw is None else p_loss_series_kw) * dt_h,
         "voltage_violations": float(n_violations),
         "voltage_dev_max_pu": max(float(v_dev.max()), 0.0) if n_violations else 0.0,
         "line_loading_max": float(line_loading.max()) if line_loading.size else 0.0,

@@ -264,6 +264,7 @@ class Simulator:
         increments = kpi.step_kpis(
             limits=self.limits, dt_h=self.dt_h, v_pu=v[1:], line_loading=loading[self._is_line],
             trafo_loading=trafo_loading, p_loss_kw=float(res.p_loss_kw), p_slack_kw=p_slack,
+            p_loss_series_kw=float(res.p_loss_series_kw),
             hot_spot_c=hot_spot, loss_of_life_h=lol, t_indoor_c=t_in, ev_unmet_kwh=unmet,
             bus_net_p_kw=bus_p, price_eur_per_kwh=float(exo.price_eur_per_kwh[k]),
             feed_in_eur_per_kwh=exo.feed_in_eur_per_kwh,
