@@ -303,7 +303,7 @@ class OPFData:
             if block.n and (block.bus.min() < 1 or block.bus.max() >= nb):
                 raise ConfigError(f"{type(block).__name__}.bus must index non-slack buses 1..{nb - 1}.")
         if self.transformer is not None:
-            self.feeder.transformer_branch  # raises ConfigError if the feeder has none
+            _ = self.feeder.transformer_branch  # raises ConfigError if the feeder has none
 
     @property
     def n_periods(self) -> int:

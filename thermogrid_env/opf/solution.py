@@ -33,6 +33,7 @@ class Timings:
         extract_s: Reading the solution back.
         check_s: Diagnostics (relaxation gap, AC re-check, aging check).
         recovery_s: Extra solves of the exactness recovery (0 if none).
+        warm_start_s: The SOCP solve that started ``"ac-nlp"`` (0 if none).
         total_s: Everything, end to end.
     """
 
@@ -42,6 +43,7 @@ class Timings:
     extract_s: float = 0.0
     check_s: float = 0.0
     recovery_s: float = 0.0
+    warm_start_s: float = 0.0
     total_s: float = 0.0
 
     @property

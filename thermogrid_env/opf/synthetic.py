@@ -129,7 +129,8 @@ def example_data(
         n = pick[0].size
         params, _ = building.sample_house_params(rng, n)
         model = building.discretize(params, dt_s)
-        hp = heat_pump.HeatPumpParams(p_rated_el_kw=heat_pump.size_heat_pump(params.design_heat_load_kw(), oversize=1.2))
+        p_rated = heat_pump.size_heat_pump(params.design_heat_load_kw(), oversize=1.2)
+        hp = heat_pump.HeatPumpParams(p_rated_el_kw=p_rated)
         ua_ie = params.r_ea_k_per_kw / (params.r_ie_k_per_kw + params.r_ea_k_per_kw)
         ti0 = rng.uniform(20.5, 22.0, n)
         te0 = t_amb[0] + (ti0 - t_amb[0]) * ua_ie

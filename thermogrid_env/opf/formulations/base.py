@@ -49,7 +49,7 @@ class NetworkState:
     w_int: Expr = None
     p: Expr = None
     q: Expr = None
-    l: Expr = None
+    l: Expr = None  # noqa: E741 - DistFlow's name for the squared current
     p_send: Expr = None
     q_send: Expr = None
     p_slack: Expr = None
@@ -67,6 +67,9 @@ class Formulation:
         relaxation: The current/voltage coupling is relaxed (report the relaxation gap).
         lossless: Losses are neglected (no ``l``).
         exact: Solves the exact AC equations (the reference for optimality gaps).
+        gap_measurable: The solver's ``l`` is accurate enough to compute the relaxation gap
+            element-wise; if not, exactness is judged from the losses of the AC re-check.
+        solver_defaults: Solver options this formulation needs (overridable by the caller).
     """
 
     key: ClassVar[str] = ""
@@ -74,6 +77,8 @@ class Formulation:
     relaxation: ClassVar[bool] = False
     lossless: ClassVar[bool] = False
     exact: ClassVar[bool] = False
+    gap_measurable: ClassVar[bool] = True
+    solver_defaults: ClassVar[dict] = {}
 
     # ---------------------------------------------------------------- variables
     def variable_bus_voltage(self, m: Model, net: NetworkData, n_periods: int) -> NetworkState:

@@ -21,6 +21,7 @@ class LinDistFlow(Formulation):
 
     key = "lindistflow"
     lossless = True
+    solver_defaults = {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8}  # no cone gap to tighten
 
     def variable_branch_current(self, m: Model, net: NetworkData, st: NetworkState) -> None:
         """No current variable."""
