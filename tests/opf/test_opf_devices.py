@@ -79,6 +79,26 @@ def test_ev_requirement_met_or_shortfall_reported(feeder):
     assert np.all(sol.ev_p_kw[4:, 1] < 1e-6)  # energy after the departure index earns nothing
 
 
+
+def test_ev_capacity_limits_the_energy_delivered_by_departure_and_after(feeder):
+    """The capacity row reads the delivered-by-departure variable plus the charge after departure."""
+    from thermogrid_env.opf import OPFData
+
+    t = 8
+    base = np.zeros((t, feeder.n_bus))
+    # a negative price after the departure index makes charging then pay, up to the capacity
+    price = np.r_[np.full(4, 0.3), np.full(4, -0.1)]
+    ev = EVData(bus=feeder.load_bus[:1], available=np.ones((t, 1), bool), p_max_kw=[11.0], efficiency=[0.9],
+                capacity_kwh=[30.0], e_init_kwh=[20.0], e_target_kwh=[40.0], departure_index=[4])
+    data = OPFData(feeder=feeder, dt_s=900.0, base_p_kw=base, base_q_kvar=base, t_ambient_c=np.zeros(t),
+                   price_import_eur_per_kwh=price, price_export_eur_per_kwh=np.minimum(price, 0.0), evs=ev)
+    sol = solve_opf(data, exactness="off")
+    # 4 periods of 11 kW * 0.9 * 0.25 h = 9.9 kWh by departure (room 10 kWh): shortfall 10.1 kWh
+    assert sol.ev_shortfall_kwh == pytest.approx([10.1], abs=1e-4)
+    # after departure the remaining 0.1 kWh of room is charged, no more
+    assert np.sum(sol.ev_p_kw[4:, 0]) * 0.9 * 0.25 == pytest.approx(0.1, abs=1e-4)
+    assert sol.ev_energy_kwh[-1, 0] == pytest.approx(30.0, abs=1e-4)
+
 def test_pv_stays_in_the_inverter_circle(feeder):
     data = example_data(feeder, rng=5, n_periods=6, start_hour=11.0, season="summer", hp_share=0.0, ev_share=0.0,
                         pv_share=1.0, pv_kwp_range=(15.0, 20.0), transformer=False)

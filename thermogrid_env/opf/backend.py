@@ -28,13 +28,19 @@ from thermogrid_env.errors import ConfigError, import_optional
 Expr = Any
 """A back-end expression (cvxpy ``Expression`` or casadi ``SX``), always 2-D."""
 
-CLARABEL_DEFAULTS: dict[str, Any] = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9}
+CLARABEL_DEFAULTS: dict[str, Any] = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9,
+                                     "iterative_refinement_reltol": 1e-10, "iterative_refinement_abstol": 1e-10}
 """Clarabel settings we change. The duality-gap tolerance bounds how tight an exact relaxation's
 cones end up (the cone slack is about ``mu / price of losses``). On the 96-period default-feeder
 day: at Clarabel's default 1e-8 the fictitious current on lightly loaded branches reached 0.2 % of
 ``l`` (loss share ~1e-6); at 1e-9 the loss share stayed near 1e-7 and the element-wise gap below
 2e-4 for 1-2 more iterations; 1e-10 gained another factor 10 for 1-2 more. QDLDL is the
-factorisation: Clarabel's faer path was as fast up to 48 periods but 4x slower at 96."""
+factorisation: Clarabel's faer path was as fast up to 48 periods but 4x slower at 96 (3x slower
+with one or two threads, Clarabel 0.11.1). Iterative refinement of each KKT solve stops at 1e-10
+instead of Clarabel's 1e-13/1e-12: the triangular solves were ~1/3 of the solver time, the
+refinement to 1e-10 cut the time per iteration by 5-15 % with the same iteration count (±1) and the
+same objective to 1e-9 relative; switching refinement off saved 20 % per iteration but took up to
+6 more iterations on the spring example day."""
 
 OBJECTIVE_SCALE = 100.0
 """Factor on the objective (EUR) handed to Clarabel. Measured on the 96-period default-feeder day

@@ -9,14 +9,17 @@ nothing to gain from Parameters for a one-shot oracle solve.
 
 Where the time goes (``Timings``; 96 x 15 min on the 44-bus default feeder with all 32 households
 equipped with heat pump, EV and PV, on the 2-core development machine): model construction
-0.008 s, cvxpy compilation 0.13 s, Clarabel 2.5 s, read-back and diagnostics (relaxation gap, AC
-re-check, aging check) 0.005 s. The solver time is ~33 interior-point iterations of ~70 ms, each
-one LDLᵀ factorisation of the 126k x 126k KKT system (0.87 M nonzeros in L, 0.08 GFlop in QDLDL).
-Its cost is structural: every period's network couples all houses, and each house's two thermal
-states (and each plugged-in EV's energy) couple consecutive periods, so the elimination fronts
-hold about one variable per state. It grows with the number of equipped houses (0.6 s without
-devices, 1.1 s at 50 %, 2.5 s at 100 %; 14.7 s for the 92 households of rural2) and not with the
-network formulation (lindistflow, without cones, is no faster).
+0.01 s, cvxpy compilation 0.13-0.16 s, Clarabel 2.7-2.8 s, read-back and diagnostics (relaxation
+gap, AC re-check, aging check) 0.005 s. The solver time is ~30-36 interior-point iterations of
+~75-90 ms, each one LDLᵀ factorisation of the 121k-133k KKT system (0.85-1.0 M nonzeros in L,
+0.07-0.12 GFlop in QDLDL) plus its refined triangular solves. Its cost is structural: every
+period's network couples the heat pumps of all houses, and each house's two thermal states couple
+consecutive periods, so every elimination front holds about two variables per house (with the
+heat pumps' grid coupling removed, the same KKT system factorises in 1.7 MFlop instead of 117). It
+grows with the number of equipped houses and not with the network formulation (lindistflow,
+without cones, is no faster). Rows that span many periods join every front they cross: the EV
+energy limits are therefore one row per EV (:func:`~thermogrid_env.opf.devices.ev_chargers`),
+which cut the winter-high-der oracle's factorisation from 0.19 to 0.12 GFlop.
 """
 
 from __future__ import annotations
