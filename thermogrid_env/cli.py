@@ -63,9 +63,13 @@ def _fmt(value: float) -> str:
     return "0" if value == 0 else f"{value:.4g}"
 
 
+#: Below this magnitude a KPI is zero up to solver tolerance (e.g. 1e-9 kWh of curtailment).
+_NUMERICAL_ZERO = 1e-6
+
+
 def _rel(value: float, base: float) -> str:
-    if base == 0:
-        return "±0 %" if value == 0 else "n/a"
+    if abs(base) <= _NUMERICAL_ZERO:
+        return "±0 %" if abs(value) <= _NUMERICAL_ZERO else "n/a"
     return f"{100.0 * (value - base) / abs(base):+.1f} %"
 
 
