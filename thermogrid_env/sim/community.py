@@ -21,7 +21,7 @@ from thermogrid_env.physics import building, heat_pump, pv, transformer
 #: Design ambient temperature for heat-pump sizing [°C] (DIN EN 12831, much of Germany).
 T_DESIGN_C = -12.0
 #: Floor heating for the advanced-refurbishment level, radiators otherwise.
-_FLOOR_HEATING_LEVELS = (3,)  # one level: sizing below picks by it
+_FLOOR_HEATING_LEVELS = (3,)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -106,9 +106,9 @@ def sample_community(scenario: Scenario, rng: np.random.Generator) -> Community:
     if n_hp:
         buildings, types = building.sample_house_params(rng, n_hp)
         level = np.array([int(str(t).rsplit("r", 1)[-1]) for t in types])
-        emitters = tuple("floor" if lv in _FLOOR_HEATING_LEVELS else "radiator" for lv in level)
+        floor = np.isin(level, _FLOOR_HEATING_LEVELS)
+        emitters = tuple("floor" if f else "radiator" for f in floor)
         design_kw = buildings.design_heat_load_kw(t_design_c=T_DESIGN_C)
-        floor = level == _FLOOR_HEATING_LEVELS[0]
         p_rated = np.where(
             floor,
             heat_pump.size_heat_pump(design_kw, t_design_c=T_DESIGN_C, emitter="floor"),

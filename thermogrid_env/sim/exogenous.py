@@ -15,7 +15,7 @@ import pandas as pd
 
 from thermogrid_env import datasets
 from thermogrid_env.config import SEASONS, Scenario
-from thermogrid_env.errors import DataError
+from thermogrid_env.errors import ConfigError, DataError
 from thermogrid_env.network.feeder import Feeder
 
 LOCAL_TZ = "Europe/Berlin"
@@ -76,7 +76,7 @@ def _year_tables(profile_names: tuple[str, ...]) -> tuple[pd.DatetimeIndex, np.n
 def _q_profile(name: str) -> pd.Series:
     try:
         return datasets.load_profile(name, "q")
-    except Exception:  # noqa: BLE001 - a profile without reactive power draws none
+    except ConfigError:  # only p is shipped for this kind (heat pumps, charging): no reactive power
         return datasets.load_profile(name, "p") * 0.0
 
 
