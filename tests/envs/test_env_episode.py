@@ -128,6 +128,15 @@ def test_env_truncates_without_time_limit() -> None:
     assert len(out) - 1 == get_scenario("winter-high-der").n_steps
 
 
+def test_make_with_a_longer_custom_scenario_plays_it_to_its_end() -> None:
+    scenario = get_scenario("winter-low-der", episode_days=2)
+    env = gym.make("ThermoGrid-v0", scenario=scenario)
+    out = _rollout(env, seed=0)
+    assert len(out) - 1 == scenario.n_steps == 2 * get_scenario("winter-low-der").n_steps
+    short = _rollout(gym.make("ThermoGrid-v0", scenario=scenario, max_episode_steps=10), seed=0)
+    assert len(short) - 1 == 10  # an explicit TimeLimit still stops earlier
+
+
 def test_replay_episode_via_options() -> None:
     env = ThermoGridEnv()
     a = _rollout(env, seed=12, n=10)

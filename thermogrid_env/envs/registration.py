@@ -2,7 +2,10 @@
 
 ``ThermoGrid-v0`` plays the default scenario (``winter-high-der``); every preset of
 :data:`thermogrid_env.config.PRESETS` also gets its own id, ``ThermoGrid-<preset>-v0``
-(e.g. ``ThermoGrid-summer-high-pv-v0``). ``max_episode_steps`` is the scenario's ``n_steps``.
+(e.g. ``ThermoGrid-summer-high-pv-v0``). The ids carry no ``max_episode_steps``: the environment
+truncates itself after its scenario's ``n_steps``, so ``gymnasium.make(id, scenario=...)`` with a
+scenario of another length plays it to its end instead of being cut at the preset's length by a
+``TimeLimit`` (pass ``max_episode_steps`` to ``make`` to stop earlier on purpose).
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ def register_envs() -> list[str]:
         gym.register(
             id=env_id,
             entry_point=ENTRY_POINT,
-            max_episode_steps=PRESETS[preset].n_steps,
             kwargs={"scenario": preset},
         )
     return list(env_ids())

@@ -122,10 +122,9 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Episode End
 
-    Never terminated. Truncated after ``scenario.n_steps`` steps (96 for one day of 15-min steps):
-    by the ``TimeLimit`` of the registration (``max_episode_steps = scenario.n_steps``) and by the
-    environment itself at its end of data. When passing a scenario of another length to
-    ``gymnasium.make``, pass ``max_episode_steps=scenario.n_steps`` too.
+    Never terminated. Truncated by the environment itself after ``scenario.n_steps`` steps (96 for
+    one day of 15-min steps), whatever the scenario passed to ``gymnasium.make``; the registered ids
+    add no ``TimeLimit`` (``make(..., max_episode_steps=k)`` stops earlier if wanted).
 
     ## Arguments
 
