@@ -9,6 +9,8 @@ import pytest
 
 from thermogrid_env.errors import ConfigError, MissingExtraError
 from thermogrid_env.opf import Formulation, build_problem, get_formulation, register, solve_opf
+from thermogrid_env.opf.backend import INACCURATE_ACCEPT_TOL, CvxpyModel
+from thermogrid_env.opf.problem import solve_problem
 from thermogrid_env.opf.synthetic import example_data
 
 
@@ -59,3 +61,50 @@ def test_solution_reports_terms_and_timings(feeder):
     assert "objective" in sol.summary() and "relaxation gap" in sol.summary()
     only_energy = solve_opf(data, terms=("energy_cost",), exactness="off")
     assert set(only_energy.terms_eur) == {"energy_cost"}
+
+
+def test_solver_accuracy_is_reported(feeder):
+    data = example_data(feeder, rng=0, n_periods=4, penetration=0.5)
+    sol = solve_opf(data, exactness="off")
+    assert sol.status == "optimal"
+    assert set(sol.solver_accuracy) == {"gap_rel", "res_primal", "res_dual"}
+    assert max(sol.solver_accuracy.values()) <= 1e-8
+
+
+def test_unreachable_tolerance_is_accepted_with_the_reached_accuracy(feeder):
+    data = example_data(feeder, rng=0, n_periods=4, penetration=0.5)
+    ref = solve_opf(data, exactness="off")
+    sol = solve_opf(data, exactness="off", solver_options={"tol_gap_rel": 1e-16, "tol_gap_abs": 1e-16})
+    assert sol.status == "optimal_inaccurate"
+    assert max(sol.solver_accuracy.values()) <= INACCURATE_ACCEPT_TOL
+    note = " ".join(sol.notes)
+    assert "relative gap" in note and "accepted" in note
+    assert sol.objective_eur == pytest.approx(ref.objective_eur, rel=1e-7)
+
+
+def test_inaccurate_beyond_the_acceptance_is_resolved_at_default_tolerances(feeder, monkeypatch):
+    data = example_data(feeder, rng=0, n_periods=4, penetration=0.5)
+    prob = build_problem(data)
+    real = CvxpyModel._solve_with
+    calls = []
+
+    def first_one_poor(self, solver, verbose, options):
+        info = real(self, solver, verbose, options)
+        calls.append(dict(options))
+        if len(calls) == 1:  # pretend the first solve stopped far from its tolerances
+            info.status, info.raw_status = "optimal_inaccurate", "optimal_inaccurate"
+            info.accuracy = {**info.accuracy, "gap_rel": 1e-3}
+        return info
+
+    monkeypatch.setattr(CvxpyModel, "_solve_with", first_one_poor)
+    sol = solve_problem(prob)
+    assert len(calls) == 2 and calls[1]["tol_gap_rel"] == 1e-8
+    assert sol.status == "optimal"
+    assert any("re-solved at Clarabel's default tolerances" in n and "1.0e-03" in n for n in sol.notes)
+
+
+def test_failed_solve_falls_back_and_says_so(feeder):
+    data = example_data(feeder, rng=0, n_periods=4, penetration=0.5)
+    sol = solve_problem(build_problem(data), solver_options={"max_iter": 3})
+    assert sol.status == "optimal" and sol.solver == "CLARABEL/faer"
+    assert any("fell back to CLARABEL-FAER" in n for n in sol.notes)

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from thermogrid_env.errors import ConfigError, OptimizationFailed
-from thermogrid_env.opf.backend import Expr, Model, make_model
+from thermogrid_env.opf.backend import INACCURATE_ACCEPT_TOL, Expr, Model, make_model
 from thermogrid_env.opf.data import OPFData
 from thermogrid_env.opf.devices import DeviceBlock, bus_injections, device_blocks, transformer_aging
 from thermogrid_env.opf.formulations import Formulation, NetworkState, get_formulation
@@ -155,9 +155,12 @@ def solve_problem(prob: OPFProblem, *, warm_start: OPFSolution | dict[str, np.nd
     sol = extract_solution(prob, info)
     sol.timings = Timings(build_s=prob.build_s, compile_s=info.compile_s, solver_s=info.solver_s,
                           extract_s=time.perf_counter() - t0)
+    sol.notes.extend(info.notes)
     if info.status == "optimal_inaccurate":
-        sol.notes.append(f"{info.solver} ended 'optimal_inaccurate' ({info.raw_status}): tolerances not fully met; "
-                         "the exactness diagnostics below say whether the dispatch is usable.")
+        reached = f" at {info.accuracy_text()}" if info.accuracy else ""
+        accepted = (f"; accepted, all within {INACCURATE_ACCEPT_TOL:g}" if info.accuracy_ok else "")
+        sol.notes.append(f"{info.solver} ended 'optimal_inaccurate'{reached}: tolerances not fully met{accepted}; "
+                         "the exactness diagnostics say whether the dispatch is usable.")
     return sol
 
 

@@ -87,6 +87,8 @@ class OPFSolution:
         diagnostics: :class:`~thermogrid_env.opf.exactness.ExactnessReport` (``None`` if skipped).
         timings: :class:`Timings`.
         notes: Human-readable remarks (recovery steps, inaccurate solves).
+        solver_accuracy: What the solver reached, where it reports it (Clarabel): ``gap_rel``
+            (relative duality gap), ``res_primal`` and ``res_dual`` (scaled residuals).
         variables: Raw variable values by name (for warm starts).
     """
 
@@ -129,6 +131,7 @@ class OPFSolution:
     diagnostics: "ExactnessReport | None" = None
     timings: Timings = field(default_factory=Timings)
     notes: list[str] = field(default_factory=list)
+    solver_accuracy: dict[str, float] = field(default_factory=dict)
     variables: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
@@ -236,6 +239,7 @@ def extract_solution(prob: "OPFProblem", info: SolveInfo) -> OPFSolution:
         p_series_kw=_val(prob, st.p, (t, nb)) * s, q_series_kvar=_val(prob, st.q, (t, nb)) * s,
         l_pu=l_pu, loading=loading, p_loss_kw=p_slack - bus_p.sum(axis=1),
         p_slack_kw=p_slack, q_slack_kvar=_val(prob, st.q_slack, (t, 1))[:, 0] * s,
+        solver_accuracy=dict(info.accuracy),
     )
     if prob.aging is not None:
         sol.transformer_load_factor = _val(prob, prob.aging["load_factor"], (t, 1))[:, 0]
