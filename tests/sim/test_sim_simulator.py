@@ -157,3 +157,25 @@ def test_exogenous_matches_shipped_profiles_and_starts_at_the_local_start_hour()
     assert summer.time_utc[0] == pd.Timestamp("2016-07-14 22:00", tz="UTC")  # CEST = UTC+2
     t_hourly = datasets.load_ambient_temperature("1h")
     assert exo.t_ambient_c[4] == pytest.approx(t_hourly.loc[exo.time_utc[4]], abs=1e-9)
+
+
+def test_heat_pump_households_do_not_count_electric_heating_twice() -> None:
+    feeder = sample_community(SCENARIO, np.random.default_rng(0)).feeder
+    profiles = np.asarray(feeder.load_profile)
+    heated = np.flatnonzero(profiles == "H0-A")  # SimBench's household with electric heating
+    other = np.flatnonzero((profiles == "H0-B") & feeder.load_is_household)
+    assert heated.size and other.size
+    hp_loads = np.concatenate([heated[:1], other[:1]])
+    day = pd.Timestamp("2016-01-15")
+    plain = build_exogenous(feeder, SCENARIO, day)
+    with_hp = build_exogenous(feeder, SCENARIO, day, heat_pump_loads=hp_loads)
+    i = heated[0]
+    # The H0-A household with a heat pump follows H0-B's shape at H0-A's summer consumption ...
+    summer = {n: datasets.load_profile(n, "p").loc["2016-06":"2016-08"].mean() for n in ("H0-A", "H0-B")}
+    t = with_hp.time_utc[10]
+    expected = datasets.load_profile("H0-B", "p").loc[t] * feeder.load_p_kw[i] * summer["H0-A"] / summer["H0-B"]
+    assert with_hp.household_p_kw[10, i] == pytest.approx(expected)
+    # ... so its winter base drops to a household's without heating; nothing else changes.
+    assert with_hp.household_p_kw[:, i].mean() < 0.5 * plain.household_p_kw[:, i].mean()
+    np.testing.assert_array_equal(np.delete(with_hp.household_p_kw, i, axis=1),
+                                  np.delete(plain.household_p_kw, i, axis=1))

@@ -47,7 +47,7 @@ def sample_episode(scenario: Scenario, rng: np.random.Generator, community: Comm
     """
     community = community if community is not None else sample_community(scenario, rng)
     start = sample_start_day(scenario, rng)
-    exogenous = build_exogenous(community.feeder, scenario, start)
+    exogenous = build_exogenous(community.feeder, scenario, start, heat_pump_loads=community.hp_load)
     sessions = (
         ev.sample_sessions(rng, community.n_ev, scenario.n_steps, float(scenario.dt_s),
                            start_hour=float(scenario.start_hour_local),

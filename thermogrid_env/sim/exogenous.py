@@ -23,6 +23,16 @@ LOCAL_TZ = "Europe/Berlin"
 STC_IRRADIANCE_W_PER_M2 = 1000.0
 #: The PV profile used as the feeder-wide irradiance proxy and for every rooftop system.
 DEFAULT_PV_PROFILE = "PV5"
+#: Household profiles that contain electric space heating, with the profile that replaces them in
+#: households whose heating is simulated (a heat pump), so that heating is not counted twice.
+#: SimBench H0-A draws 4.9x more in December-February than in June-August (H0-B 1.3x, H0-L 1.2x),
+#: and a regression of its daily energy on heating degree days (base 15 °C, ERA5 2016) explains 56 %
+#: of its annual energy (H0-B 13 %, H0-C 18 %, H0-G 24 %, H0-L 7 %; H0-H 0 %): it is a household with
+#: electric (storage) heating. The replacement is scaled to the same June-August energy, the
+#: season without heating (:func:`heating_free_profiles`).
+ELECTRIC_HEATING_PROFILES: dict[str, str] = {"H0-A": "H0-B"}
+#: Months without space heating, used to scale a replacement profile.
+_NON_HEATING_MONTHS = (6, 7, 8)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -34,7 +44,8 @@ class Exogenous:
         hour_local: ``(T,)`` local hour of day (Europe/Berlin) as a float in [0, 24).
         day_of_year: ``(T,)`` day of year (1-366).
         base_p_kw: ``(T, n_bus)`` active power of the feeder's own loads (households' and
-            commercial base consumption, no HP/EV/PV) at each bus [kW].
+            commercial base consumption, no HP/EV/PV; heat-pump households without electric
+            space heating, see :data:`ELECTRIC_HEATING_PROFILES`) at each bus [kW].
         base_q_kvar: ``(T, n_bus)`` reactive power of those loads [kvar].
         household_p_kw: ``(T, n_load)`` active power of each feeder load [kW].
         t_ambient_c: ``(T,)`` ambient temperature [°C] (ERA5 Germany).
@@ -71,6 +82,36 @@ def _year_tables(profile_names: tuple[str, ...]) -> tuple[pd.DatetimeIndex, np.n
     if not (np.isfinite(p).all() and np.isfinite(q).all()):
         raise DataError(f"Profiles {profile_names} have gaps on the 2016 grid; rebuild the data.")
     return index, p, q
+
+
+def heating_free_profiles(feeder: Feeder, heat_pump_loads: np.ndarray | tuple = ()) -> tuple[tuple[str, ...], np.ndarray]:
+    """Base-load profile of every feeder load, without electric heating where a heat pump heats.
+
+    Loads in ``heat_pump_loads`` whose profile is a key of :data:`ELECTRIC_HEATING_PROFILES` get the
+    replacement profile, scaled so that their June-August (heating-free) energy is unchanged.
+
+    Args:
+        feeder: The feeder.
+        heat_pump_loads: Load indices of the households with a simulated heat pump.
+
+    Returns:
+        ``(profile names, scale)``: one name per load and a ``(n_load,)`` factor on the
+        replacement's normalised values (1 where the profile is kept).
+    """
+    names = list(feeder.load_profile)
+    scale = np.ones(len(names))
+    for i in np.asarray(heat_pump_loads, dtype=int).reshape(-1):
+        original = names[i]
+        if original in ELECTRIC_HEATING_PROFILES:
+            names[i] = ELECTRIC_HEATING_PROFILES[original]
+            scale[i] = _summer_mean(original) / _summer_mean(names[i])
+    return tuple(names), scale
+
+
+@lru_cache(maxsize=16)
+def _summer_mean(name: str) -> float:
+    p = datasets.load_profile(name, "p")
+    return float(p[p.index.month.isin(_NON_HEATING_MONTHS)].mean())
 
 
 def _q_profile(name: str) -> pd.Series:
@@ -113,13 +154,16 @@ def sample_start_day(scenario: Scenario, rng: np.random.Generator) -> pd.Timesta
     return days[int(rng.integers(len(days)))]
 
 
-def build_exogenous(feeder: Feeder, scenario: Scenario, start_day_local: pd.Timestamp) -> Exogenous:
+def build_exogenous(feeder: Feeder, scenario: Scenario, start_day_local: pd.Timestamp, *,
+                    heat_pump_loads: np.ndarray | tuple = ()) -> Exogenous:
     """Assemble the exogenous series of an episode starting on a day at ``scenario.start_hour_local``.
 
     Args:
         feeder: The feeder whose loads (``load_profile``, ``load_p_kw``) are attached.
         scenario: Step length, episode length and tariff.
         start_day_local: The first day (tz-aware Europe/Berlin, or naive local date).
+        heat_pump_loads: Load indices of households with a simulated heat pump: their base load
+            leaves out electric space heating (:func:`heating_free_profiles`).
 
     Returns:
         :class:`Exogenous` with ``scenario.n_steps`` rows.
@@ -130,15 +174,16 @@ def build_exogenous(feeder: Feeder, scenario: Scenario, start_day_local: pd.Time
     start_utc = start.tz_convert("UTC")
     time_utc = pd.date_range(start_utc, periods=scenario.n_steps, freq=pd.Timedelta(seconds=scenario.dt_s))
 
-    index, p_norm, q_norm = _year_tables(tuple(feeder.load_profile))
+    names, scale = heating_free_profiles(feeder, heat_pump_loads)
+    index, p_norm, q_norm = _year_tables(names)
     _, t_amb_year, pv_year = _weather()
     # Position of each step on the 15-min grid (profiles held within the quarter hour).
     quarter = time_utc.floor("15min")
     pos = index.get_indexer(quarter)
     if np.any(pos < 0):
         raise DataError(f"Episode {time_utc[0]}..{time_utc[-1]} leaves the shipped year 2016.")
-    load_p = p_norm[pos] * feeder.load_p_kw
-    load_q = q_norm[pos] * feeder.load_q_kvar
+    load_p = p_norm[pos] * (feeder.load_p_kw * scale)
+    load_q = q_norm[pos] * (feeder.load_q_kvar * scale)
     inj = feeder.load_injection_matrix()
     # Temperature: linear interpolation between 15-min points (already hourly-interpolated).
     frac = ((time_utc - quarter) / pd.Timedelta(minutes=15)).to_numpy(dtype=float)
