@@ -47,3 +47,34 @@ def test_paper_kpis_benchmark_runs(tmp_path) -> None:
     out = subprocess.run([sys.executable, str(script), "--quick", "--controllers", "uncontrolled,rule_based",
                           "--out", str(tmp_path)], capture_output=True, text=True, check=True, timeout=300).stdout
     assert "| aging_h | h |" in out and (tmp_path / "headline.csv").is_file()
+
+
+def _load_benchmark(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_oracle_kkt_fill_counts_match_known_factors() -> None:
+    """The symbolic LDLᵀ counts of benchmarks/oracle_kkt.py on matrices with known factors."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    kkt = _load_benchmark("oracle_kkt")
+    n = 6
+    identity = np.arange(n)
+    dense = sp.csc_matrix(np.ones((n, n)))
+    nnz, flops, widest = kkt.symbolic_counts(dense, identity)
+    assert (nnz, flops, widest) == (n * (n - 1) / 2, sum(k * k for k in range(n)), n - 1)
+    tridiagonal = sp.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(n, n), format="csc")
+    assert kkt.symbolic_counts(tridiagonal, identity) == (n - 1, n - 1, 1)
+    # An arrow matrix: hub first fills everything, hub last fills nothing.
+    arrow = sp.lil_matrix(np.eye(n))
+    arrow[0, :] = 1.0
+    arrow[:, 0] = 1.0
+    arrow = sp.csc_matrix(arrow)
+    assert kkt.symbolic_counts(arrow, identity)[0] == n * (n - 1) / 2
+    assert kkt.symbolic_counts(arrow, np.r_[1:n, 0])[0] == n - 1
