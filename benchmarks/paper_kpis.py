@@ -10,11 +10,13 @@ Usage::
     python benchmarks/paper_kpis.py                  # 5 winter days, default feeder
     python benchmarks/paper_kpis.py --episodes 10 --scenario winter-high-der-rural
     python benchmarks/paper_kpis.py --quick          # 1 day, smoke run
+    python benchmarks/paper_kpis.py --jobs 2         # the runs spread over 2 processes
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
@@ -35,7 +37,7 @@ HEADLINE = ("aging_h", "hot_spot_max_c", "losses_kwh", "load_losses_kwh", "volta
 def _controllers(names: list[str]) -> dict[str, object]:
     from baselines.registry import make_controller  # noqa: PLC0415
 
-    return {name: (lambda n=name: make_controller(n)) for name in names}
+    return {name: functools.partial(make_controller, name) for name in names}  # picklable for --jobs
 
 
 def headline_table(table: pd.DataFrame, reference: str) -> pd.DataFrame:
@@ -81,11 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--controllers", default="uncontrolled,rule_based,oracle")
     parser.add_argument("--out", default="results/paper_kpis")
     parser.add_argument("--quick", action="store_true", help="one episode (smoke run)")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     args = parser.parse_args(argv)
     episodes = 1 if args.quick else args.episodes
     names = [n.strip() for n in args.controllers.split(",") if n.strip()]
     t0 = time.perf_counter()
-    table = evaluate(_controllers(names), args.scenario, episodes=episodes, seed=args.seed, progress=False)
+    table = evaluate(_controllers(names), args.scenario, episodes=episodes, seed=args.seed, progress=False,
+                     jobs=args.jobs)
     wall = time.perf_counter() - t0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

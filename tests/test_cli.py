@@ -39,6 +39,11 @@ def test_unknown_controller_exits_2_listing_the_available_ones(tmp_path, capsys)
     assert not (tmp_path / "kpis.csv").exists()
 
 
+def test_jobs_below_one_is_a_usage_error(tmp_path, capsys) -> None:
+    assert main(["compare", "--jobs", "0", "--out", str(tmp_path)]) == 2
+    assert "--jobs must be >= 1" in capsys.readouterr().err
+
+
 def test_scenarios_lists_every_preset(capsys) -> None:
     assert main(["scenarios"]) == 0
     stdout = capsys.readouterr().out

@@ -62,6 +62,25 @@ def test_same_seed_gives_identical_results(recorded) -> None:
     pd.testing.assert_frame_equal(table[cols], again[cols])
 
 
+def test_parallel_jobs_give_the_serial_table_and_traces(recorded) -> None:
+    table, traces = recorded
+    par_table, par_traces = evaluate(CONTROLLERS, scenario=SCENARIO, episodes=2, seed=5, record=True, jobs=2)
+    cols = [c for c in table.columns if c != "wall_s"]
+    pd.testing.assert_frame_equal(table[cols], par_table[cols])
+    for name in CONTROLLERS:
+        for serial, parallel in zip(traces[name], par_traces[name], strict=True):
+            assert parallel.episode == serial.episode and parallel.seed == serial.seed
+            np.testing.assert_array_equal(parallel.t_indoor_c, serial.t_indoor_c)
+            np.testing.assert_array_equal(parallel.reward, serial.reward)
+
+
+def test_parallel_jobs_refuse_what_cannot_be_pickled() -> None:
+    with pytest.raises(TypeError, match="pickling"):
+        evaluate({"local": lambda: UncontrolledController()}, scenario=SCENARIO, episodes=2, jobs=2)
+    with pytest.raises(ValueError, match="jobs"):
+        evaluate(CONTROLLERS, scenario=SCENARIO, jobs=0)
+
+
 def test_kpis_match_the_environments_episode_kpis() -> None:
     env = ThermoGridEnv(SCENARIO)
     obs, _ = env.reset(seed=11)

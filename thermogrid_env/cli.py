@@ -110,6 +110,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         raise _UsageError(f"--controllers lists a name twice: {args.controllers}")
     if args.episodes < 1:
         raise _UsageError("--episodes must be >= 1")
+    if args.jobs < 1:
+        raise _UsageError("--jobs must be >= 1")
     t_start = time.perf_counter()
     factories = _load_controllers(names)
     scenario = get_scenario(args.scenario)
@@ -117,7 +119,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     table, traces = evaluate(
         factories, scenario=scenario, episodes=args.episodes, seed=args.seed,
-        progress=args.progress, record=True,
+        progress=args.progress, record=True, jobs=args.jobs,
     )
     wall_s = time.perf_counter() - t0
     days = ", ".join(table.loc[table["episode"] != "mean", "start_day"].drop_duplicates())
@@ -218,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="comma-separated controller names; the first is the reference (default %(default)s)")
     cmp.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
     cmp.add_argument("--out", default="thermogrid-results", help="output directory (default %(default)s)")
+    cmp.add_argument("--jobs", type=int, default=1,
+                     help="worker processes running the episodes in parallel (default 1)")
     cmp.add_argument("--no-plots", action="store_true", help="do not write PNG figures")
     cmp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar on stderr (default: on a terminal for long runs)")

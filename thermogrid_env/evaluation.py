@@ -17,13 +17,17 @@ Example::
     kpis = evaluate({"uncontrolled": UncontrolledController, "rule_based": RuleBasedController},
                     scenario="winter-high-der", episodes=3)
     kpis, traces = evaluate({...}, record=True)   # plus per-step time series for plots
+    kpis = evaluate({...}, episodes=8, jobs=2)     # episodes spread over 2 worker processes
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import pickle
 import sys
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, Union, overload, runtime_checkable
 
@@ -267,6 +271,7 @@ def _make_env(scenario: Scenario, env_kwargs: Mapping[str, Any]) -> Any:
 def evaluate(
     controllers: Mapping[str, ControllerSpec], scenario: str | Scenario = ..., episodes: int = ..., seed: int = ...,
     progress: bool | None = ..., record: Literal[False] = ..., env_kwargs: Mapping[str, Any] | None = ...,
+    jobs: int = ...,
 ) -> pd.DataFrame: ...
 
 
@@ -274,6 +279,7 @@ def evaluate(
 def evaluate(
     controllers: Mapping[str, ControllerSpec], scenario: str | Scenario = ..., episodes: int = ..., seed: int = ...,
     progress: bool | None = ..., *, record: Literal[True], env_kwargs: Mapping[str, Any] | None = ...,
+    jobs: int = ...,
 ) -> tuple[pd.DataFrame, Traces]: ...
 
 
@@ -285,6 +291,7 @@ def evaluate(
     progress: bool | None = None,
     record: bool = False,
     env_kwargs: Mapping[str, Any] | None = None,
+    jobs: int = 1,
 ) -> pd.DataFrame | tuple[pd.DataFrame, Traces]:
     """Run every controller on the same episodes and return one KPI row per controller x episode.
 
@@ -299,6 +306,13 @@ def evaluate(
             on a terminal and for runs of at least 4 controller-episodes.
         record: Also return the per-step time series (:class:`EpisodeTrace`) of every run.
         env_kwargs: Further keyword arguments of the environment (e.g. ``forecaster``).
+        jobs: Worker processes. With ``jobs > 1`` every (controller, episode) run is played in its
+            own fresh environment by a pool of ``jobs`` processes, on a copy of the controller (or
+            of its factory) sent there by pickling, so controllers, factories and ``env_kwargs``
+            must be picklable (module-level classes and functions are). The table is the same as
+            with ``jobs=1`` (except ``wall_s``) for controllers that keep no state from one episode
+            to the next. Pays off when episodes take seconds (e.g. the oracle); each worker first
+            spends ~1-2 s importing the package.
 
     Returns:
         The KPI table: columns ``controller, episode, seed, start_day, return``, every KPI of
@@ -309,13 +323,16 @@ def evaluate(
 
     Raises:
         ConfigError: Unknown scenario.
-        TypeError: A controller is neither a controller nor a factory of one.
-        ValueError: ``episodes < 1`` or no controllers.
+        TypeError: A controller is neither a controller nor a factory of one; with ``jobs > 1``,
+            a controller, factory or ``env_kwargs`` that cannot be pickled.
+        ValueError: ``episodes < 1``, no controllers or ``jobs < 1``.
     """
     if episodes < 1 or not controllers:
         raise ValueError(
             f"evaluate needs at least one controller and one episode (got {len(controllers)}, {episodes})."
         )
+    if not (isinstance(jobs, (int, np.integer)) and jobs >= 1):
+        raise ValueError(f"evaluate: jobs must be an integer >= 1, got {jobs!r}.")
     scen = get_scenario(scenario)
     runs = len(controllers) * episodes
     on_terminal = bool(getattr(sys.stderr, "isatty", lambda: False)())
@@ -324,26 +341,11 @@ def evaluate(
     rows: list[dict[str, Any]] = []
     traces: Traces = {}
     try:
-        for name, spec in controllers.items():
-            controller = resolve_controller(spec)
-            env = _make_env(scen, env_kwargs or {})
-            own_rows = []
-            try:
-                for i in range(episodes):
-                    t0 = time.perf_counter()
-                    kpis, ret, recorder = _run_episode(env, controller, seed + i, record)
-                    own_rows.append({
-                        "controller": name, "episode": i, "seed": seed + i, "start_day": _day(env.unwrapped),
-                        "return": ret, **kpis, "n_steps": env.unwrapped.step_index,
-                        "wall_s": time.perf_counter() - t0,
-                    })
-                    if recorder is not None:
-                        traces.setdefault(name, []).append(recorder.trace(env.unwrapped, name, i, seed + i))
-                    bar.update(f"{name} {i + 1}/{episodes}")
-            finally:
-                env.close()
-            rows.extend(own_rows)
-            rows.append(_mean_row(name, own_rows))
+        if jobs > 1 and runs > 1:
+            _evaluate_parallel(controllers, scen, episodes, seed, record, dict(env_kwargs or {}), jobs, bar,
+                               rows, traces)
+        else:
+            _evaluate_serial(controllers, scen, episodes, seed, record, dict(env_kwargs or {}), bar, rows, traces)
     finally:
         bar.close()
     table = pd.DataFrame(rows, columns=[*ID_COLUMNS, *KPI_UNITS, "n_steps", "wall_s"])
@@ -351,6 +353,78 @@ def evaluate(
     table.attrs["units"] = dict(KPI_UNITS)
     table.attrs["scenario"] = scen.name
     return (table, traces) if record else table
+
+
+def _play(env: Any, controller: Controller, name: str, episode: int, seed: int,
+          record: bool) -> tuple[dict[str, Any], EpisodeTrace | None]:
+    """One episode of one controller: its KPI row and, if recorded, its trace."""
+    t0 = time.perf_counter()
+    kpis, ret, recorder = _run_episode(env, controller, seed, record)
+    row = {"controller": name, "episode": episode, "seed": seed, "start_day": _day(env.unwrapped),
+           "return": ret, **kpis, "n_steps": env.unwrapped.step_index, "wall_s": time.perf_counter() - t0}
+    return row, (recorder.trace(env.unwrapped, name, episode, seed) if recorder is not None else None)
+
+
+def _evaluate_serial(controllers: Mapping[str, ControllerSpec], scenario: Scenario, episodes: int, seed: int,
+                     record: bool, env_kwargs: dict[str, Any], bar: _Progress, rows: list[dict[str, Any]],
+                     traces: Traces) -> None:
+    """Each controller (one instance, one environment) on its episodes in turn."""
+    for name, spec in controllers.items():
+        controller = resolve_controller(spec)
+        env = _make_env(scenario, env_kwargs)
+        own_rows = []
+        try:
+            for i in range(episodes):
+                row, trace = _play(env, controller, name, i, seed + i, record)
+                own_rows.append(row)
+                if trace is not None:
+                    traces.setdefault(name, []).append(trace)
+                bar.update(f"{name} {i + 1}/{episodes}")
+        finally:
+            env.close()
+        rows.extend(own_rows)
+        rows.append(_mean_row(name, own_rows))
+
+
+def _play_one(name: str, spec: Any, scenario: Scenario, env_kwargs: dict[str, Any], episode: int, seed: int,
+              record: bool) -> tuple[dict[str, Any], EpisodeTrace | None]:
+    """One controller on one episode in a fresh environment (the unit of work of ``jobs > 1``)."""
+    env = _make_env(scenario, env_kwargs)
+    try:
+        return _play(env, resolve_controller(spec), name, episode, seed, record)
+    finally:
+        env.close()
+
+
+def _evaluate_parallel(controllers: Mapping[str, ControllerSpec], scenario: Scenario, episodes: int, seed: int,
+                       record: bool, env_kwargs: dict[str, Any], jobs: int, bar: _Progress,
+                       rows: list[dict[str, Any]], traces: Traces) -> None:
+    """Every (controller, episode) run on a process pool; rows and traces in the serial order."""
+    for name, spec in controllers.items():
+        for what, obj in ((f"controller {name!r}", spec), ("env_kwargs", env_kwargs)):
+            try:
+                pickle.dumps(obj)
+            except Exception as exc:  # noqa: BLE001 - any pickling failure means the same to the user
+                raise TypeError(
+                    f"evaluate(jobs={jobs}) sends {what} to worker processes by pickling, which failed "
+                    f"({type(exc).__name__}: {exc}). Pass a module-level class or function, or use jobs=1."
+                ) from exc
+    tasks = [(name, spec, i) for name, spec in controllers.items() for i in range(episodes)]
+    results: dict[tuple[str, int], tuple[dict[str, Any], EpisodeTrace | None]] = {}
+    # "spawn": workers start from a clean interpreter (no forked solver or BLAS threads).
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_play_one, name, spec, scenario, env_kwargs, i, seed + i, record): (name, i)
+                   for name, spec, i in tasks}
+        for future in as_completed(futures):
+            name, i = futures[future]
+            results[(name, i)] = future.result()
+            bar.update(f"{name} {i + 1}/{episodes}")
+    for name in controllers:
+        own_rows = [results[(name, i)][0] for i in range(episodes)]
+        rows.extend(own_rows)
+        rows.append(_mean_row(name, own_rows))
+        if record:
+            traces[name] = [results[(name, i)][1] for i in range(episodes)]
 
 
 def _mean_row(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
