@@ -2,6 +2,9 @@
 
 * :class:`~baselines.uncontrolled.UncontrolledController` - the reference case (no coordination).
 * :class:`~baselines.rule_based.RuleBasedController` - a documented heuristic.
+* :class:`~baselines.oracle.OracleController` - the perfect-foresight OPF (extra ``[opf]``).
+* :class:`~baselines.mpc.MPCController` - the OPF re-planned over a receding window with
+  forecasts (extra ``[opf]``).
 * :mod:`baselines.rl` - stable-baselines3 PPO (the only module importing torch, lazily).
 
 Every controller follows :class:`~baselines.protocol.Controller` (SB3's ``predict``), so learned

@@ -31,6 +31,7 @@ _BUILTIN: dict[str, str] = {
     "uncontrolled": "baselines.uncontrolled:UncontrolledController",
     "rule_based": "baselines.rule_based:RuleBasedController",
     "oracle": "baselines.oracle:OracleController",
+    "mpc": "baselines.mpc:MPCController",
 }
 _REGISTERED: dict[str, Callable[..., Controller]] = {}
 

@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, Union, overload, runtime_checkable
 
@@ -312,7 +313,9 @@ def evaluate(
             must be picklable (module-level classes and functions are). The table is the same as
             with ``jobs=1`` (except ``wall_s``) for controllers that keep no state from one episode
             to the next. Pays off when episodes take seconds (e.g. the oracle); each worker first
-            spends ~1-2 s importing the package.
+            spends ~1-2 s importing the package. Workers are started with ``spawn`` (a fresh
+            interpreter), which imports the calling script again: call ``evaluate`` under
+            ``if __name__ == "__main__":`` in scripts.
 
     Returns:
         The KPI table: columns ``controller, episode, seed, start_day, return``, every KPI of
@@ -326,6 +329,7 @@ def evaluate(
         TypeError: A controller is neither a controller nor a factory of one; with ``jobs > 1``,
             a controller, factory or ``env_kwargs`` that cannot be pickled.
         ValueError: ``episodes < 1``, no controllers or ``jobs < 1``.
+        RuntimeError: With ``jobs > 1``, a worker process died (e.g. a script without the main guard).
     """
     if episodes < 1 or not controllers:
         raise ValueError(
@@ -415,10 +419,17 @@ def _evaluate_parallel(controllers: Mapping[str, ControllerSpec], scenario: Scen
     with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(_play_one, name, spec, scenario, env_kwargs, i, seed + i, record): (name, i)
                    for name, spec, i in tasks}
-        for future in as_completed(futures):
-            name, i = futures[future]
-            results[(name, i)] = future.result()
-            bar.update(f"{name} {i + 1}/{episodes}")
+        try:
+            for future in as_completed(futures):
+                name, i = futures[future]
+                results[(name, i)] = future.result()
+                bar.update(f"{name} {i + 1}/{episodes}")
+        except BrokenProcessPool as exc:
+            raise RuntimeError(
+                f"evaluate(jobs={jobs}): a worker process died before finishing (its error is printed above). "
+                "Workers start a fresh interpreter ('spawn') that imports the main module again, so a script "
+                "must call evaluate under `if __name__ == \"__main__\":`; or use jobs=1."
+            ) from exc
     for name in controllers:
         own_rows = [results[(name, i)][0] for i in range(episodes)]
         rows.extend(own_rows)

@@ -336,12 +336,15 @@ def from_devices(
     ev_bus: np.ndarray | None = None,
     ev_sessions: Any = None,
     start_step: int = 0,
+    ev_e_init_kwh: np.ndarray | None = None,
+    ev_e_target_kwh: np.ndarray | None = None,
     pv_bus: np.ndarray | None = None,
     pv: Any = None,
     pv_profile_kw_per_kwp: np.ndarray | None = None,
     pv_q_control: bool = True,
     transformer: Any = None,
     aging_form: str = "dynamic",
+    transformer_state: Any = None,
     weights: ObjectiveWeights | None = None,
 ) -> OPFData:
     """Build :class:`OPFData` from the simulator's own device parameter objects.
@@ -365,12 +368,18 @@ def from_devices(
             simulator, the target applies at departure or, for EVs leaving after the horizon, at
             its end.
         start_step: Episode step of the first period (for the sessions' arrival/departure steps).
+        ev_e_init_kwh: ``(n_ev,)`` battery energy at the first period [kWh]; default the arrival
+            energy ``soc_arrival * capacity``.
+        ev_e_target_kwh: ``(n_ev,)`` energy required at departure (or at the horizon's end for EVs
+            leaving later) [kWh]; default ``soc_target * capacity``.
         pv_bus: ``(n_pv,)`` bus of each PV system.
         pv: :class:`~thermogrid_env.physics.pv.PVParams`.
         pv_profile_kw_per_kwp: Normalised PV generation, ``(T,)`` or ``(T, n_pv)`` [kW/kWp].
         pv_q_control: Whether the optimizer may set PV reactive power.
         transformer: :class:`~thermogrid_env.physics.transformer.TransformerThermalParams` or ``None``.
         aging_form: ``"dynamic"`` or ``"steady-state"`` (see :class:`TransformerData`).
+        transformer_state: :class:`~thermogrid_env.physics.transformer.TransformerThermalState` at
+            the first period (dynamic form); default: steady state at the first period's load.
         weights: Objective weights (default :class:`ObjectiveWeights`).
 
     Returns:
@@ -412,11 +421,13 @@ def from_devices(
         # The simulator books unmet energy at departure, or at the episode end for EVs leaving later.
         dep = np.minimum(s.departure_step - start_step, t)
         dep = np.where(s.arrival_step - start_step < t, dep, -1)
+        e_init = s.soc_arrival * s.capacity_kwh if ev_e_init_kwh is None else np.asarray(ev_e_init_kwh, float)
         evs = EVData(
             bus=ev_bus, available=avail, p_max_kw=s.p_max_kw, p_dis_max_kw=np.where(s.v2g, s.p_max_kw, 0.0),
-            efficiency=s.efficiency, capacity_kwh=s.capacity_kwh, e_init_kwh=s.soc_arrival * s.capacity_kwh,
-            e_min_kwh=np.where(s.v2g, np.minimum(s.soc_min, s.soc_arrival) * s.capacity_kwh, 0.0),
-            e_target_kwh=s.soc_target * s.capacity_kwh,
+            efficiency=s.efficiency, capacity_kwh=s.capacity_kwh,
+            e_init_kwh=e_init, e_min_kwh=np.where(s.v2g, np.minimum(s.soc_min * s.capacity_kwh, e_init), 0.0),
+            e_target_kwh=(s.soc_target * s.capacity_kwh if ev_e_target_kwh is None
+                          else np.asarray(ev_e_target_kwh, float)),
             departure_index=np.where(dep >= 1, dep, -1),
         )
     if pv is not None:
@@ -426,7 +437,12 @@ def from_devices(
         prof = prof[:, None] if prof.ndim == 1 else prof
         p_avail = np.minimum(prof * pv.p_peak_kwp[None, :], pv.s_inverter_kva[None, :])
         pvs = PVData(bus=pv_bus, p_avail_kw=p_avail, s_inverter_kva=pv.s_inverter_kva, q_control=pv_q_control)
-    trafo = None if transformer is None else TransformerData(params=transformer, form=aging_form)
+    trafo = None
+    if transformer is not None:
+        st = transformer_state
+        trafo = TransformerData(params=transformer, form=aging_form,
+                                theta_oil0_c=None if st is None else float(st.theta_oil_c),
+                                d_theta_h1_0_k=None if st is None else float(st.d_theta_h1_k))
     return OPFData(
         feeder=feeder, dt_s=dt_s, base_p_kw=base_p, base_q_kvar=base_q_kvar, t_ambient_c=t_amb,
         price_import_eur_per_kwh=price_import_eur_per_kwh, price_export_eur_per_kwh=price_export_eur_per_kwh,

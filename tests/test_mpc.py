@@ -1,0 +1,139 @@
+"""Model-predictive control: the OPF window from a mid-episode state, and the receding-horizon controller."""
+
+import functools
+
+import numpy as np
+import pytest
+
+pytest.importorskip("cvxpy")
+
+from baselines.mpc import MPCController  # noqa: E402
+from baselines.oracle import OracleController  # noqa: E402
+from baselines.uncontrolled import UncontrolledController  # noqa: E402
+from thermogrid_env import evaluate  # noqa: E402
+from thermogrid_env.config import get_scenario  # noqa: E402
+from thermogrid_env.envs.thermogrid_env import ThermoGridEnv  # noqa: E402
+from thermogrid_env.errors import ConfigError  # noqa: E402
+from thermogrid_env.forecast import NoisyForecaster  # noqa: E402
+from thermogrid_env.opf import solve_opf  # noqa: E402
+from thermogrid_env.opf.episode import opf_data_for_window  # noqa: E402
+from thermogrid_env.sim.episode import sample_episode  # noqa: E402
+from thermogrid_env.sim.simulator import Setpoints  # noqa: E402
+
+SCENARIO = get_scenario("winter-low-der")
+
+
+@pytest.fixture(scope="module")
+def mid_episode():
+    """An episode played uncontrolled-ish for 40 steps: (episode, simulator, state at step 40)."""
+    episode = sample_episode(SCENARIO, np.random.default_rng(3))
+    sim = episode.simulator()
+    state = sim.initial_state()
+    c = episode.community
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        sp = Setpoints(hp_p_kw=rng.uniform(0, 1, c.n_hp) * c.heat_pumps.p_rated_el_kw,
+                       ev_p_kw=np.full(c.n_ev, 3.0), pv_curtailment=np.zeros(c.n_pv), pv_q_kvar=np.zeros(c.n_pv))
+        state, _ = sim.step(state, sp)
+    return episode, sim, state
+
+
+def test_window_starts_in_the_simulator_state_and_predicts_its_next_state(mid_episode) -> None:
+    """One model mid-episode: playing the window's first set-points gives the OPF's predicted states."""
+    episode, sim, state = mid_episode
+    data = opf_data_for_window(episode, state, 8, simulator=sim)
+    assert data.n_periods == 8
+    np.testing.assert_array_equal(data.houses.x0_c[:, 0], state.t_indoor_c)
+    np.testing.assert_allclose(data.evs.e_init_kwh, state.ev_soc * episode.ev_sessions.capacity_kwh)
+    assert data.transformer.theta_oil0_c == pytest.approx(float(state.trafo.theta_oil_c))
+    np.testing.assert_array_equal(data.base_p_kw, episode.exogenous.base_p_kw[40:48])
+    sol = solve_opf(data)
+    sp = Setpoints(hp_p_kw=sol.hp_p_kw[0], ev_p_kw=sol.ev_p_kw[0],
+                   pv_curtailment=np.zeros(episode.community.n_pv), pv_q_kvar=sol.pv_q_kvar[0])
+    nxt, res = sim.step(state, sp)
+    np.testing.assert_allclose(nxt.t_indoor_c, sol.t_indoor_c[1], atol=1e-6)
+    np.testing.assert_allclose(nxt.ev_soc * episode.ev_sessions.capacity_kwh, sol.ev_energy_kwh[1], atol=1e-6)
+    assert res.hot_spot_c == pytest.approx(sol.transformer_hot_spot_c[0], abs=0.05)
+
+
+def test_ev_target_of_a_window_is_what_full_power_afterwards_cannot_deliver(mid_episode) -> None:
+    episode, sim, state = mid_episode
+    s, n_steps = episode.ev_sessions, SCENARIO.n_steps
+    data = opf_data_for_window(episode, state, 8, simulator=sim)
+    end, dt_h = state.step + 8, SCENARIO.dt_s / 3600.0
+    full_target = s.soc_target * s.capacity_kwh
+    for i in range(len(s.capacity_kwh)):
+        deadline = min(int(s.departure_step[i]), n_steps)
+        if deadline > end and s.arrival_step[i] < deadline:
+            after = deadline - max(end, int(s.arrival_step[i]))
+            expected = max(full_target[i] - s.efficiency[i] * s.p_max_kw[i] * after * dt_h, 0.0)
+            assert data.evs.e_target_kwh[i] == pytest.approx(expected)
+        else:
+            assert data.evs.e_target_kwh[i] == pytest.approx(full_target[i])
+
+
+def test_forecast_replaces_the_future_but_not_the_present(mid_episode) -> None:
+    episode, sim, state = mid_episode
+    forecaster = NoisyForecaster(max_horizon_h=6)
+    forecaster.reset(episode.exogenous, np.random.default_rng(1))
+    fc = forecaster.forecast(state.step, 7)
+    data = opf_data_for_window(episode, state, 8, forecast=fc, simulator=sim)
+    truth = episode.exogenous
+    assert data.t_ambient_c[0] == truth.t_ambient_c[40]
+    np.testing.assert_array_equal(data.t_ambient_c[1:], fc.t_ambient_c[1])  # the median row
+    np.testing.assert_array_equal(data.price_import_eur_per_kwh[1:], fc.price_eur_per_kwh[1])
+    assert not np.allclose(data.t_ambient_c[1:], truth.t_ambient_c[41:48])
+    with pytest.raises(ConfigError, match="issued at step"):
+        opf_data_for_window(episode, state, 8, forecast=forecaster.forecast(state.step - 1, 7), simulator=sim)
+    with pytest.raises(ConfigError, match="n_periods"):
+        opf_data_for_window(episode, state, SCENARIO.n_steps, simulator=sim)
+
+
+def test_one_window_to_the_end_is_the_oracle() -> None:
+    table = evaluate({"oracle": OracleController,
+                      "mpc": functools.partial(MPCController, horizon_h=24, replan_every=96)},
+                     SCENARIO, episodes=1, seed=0)
+    rows = table[table["episode"] != "mean"].set_index("controller")
+    cols = ["return", "cost_eur", "aging_h", "losses_kwh", "discomfort_kh", "ev_unmet_kwh"]
+    np.testing.assert_allclose(rows.loc["mpc", cols].astype(float), rows.loc["oracle", cols].astype(float),
+                               rtol=1e-9, atol=1e-9)
+
+
+def test_receding_horizon_meets_comfort_and_ev_needs_near_the_oracle() -> None:
+    table = evaluate({"uncontrolled": UncontrolledController, "oracle": OracleController,
+                      "mpc": functools.partial(MPCController, horizon_h=4, replan_every=8)},
+                     SCENARIO, episodes=1, seed=0)
+    rows = table[table["episode"] != "mean"].set_index("controller")
+    mpc, orc, ref = rows.loc["mpc"], rows.loc["oracle"], rows.loc["uncontrolled"]
+    assert mpc["discomfort_kh"] < 1e-3 and mpc["ev_unmet_kwh"] < 1e-3 and mpc["voltage_violations"] == 0
+    assert orc["return"] >= mpc["return"] - 1e-6  # the oracle sees everything
+    assert mpc["return"] > ref["return"] and mpc["cost_eur"] < ref["cost_eur"]
+
+
+def test_mpc_plans_with_the_environments_forecaster() -> None:
+    env = ThermoGridEnv(SCENARIO, forecaster=NoisyForecaster(max_horizon_h=6))
+    env.reset(seed=0)
+    mpc = MPCController(horizon_h=3, replan_every=12, comfort_margin_k=0.5)
+    mpc.reset(env)
+    for _ in range(13):
+        env.step(mpc.predict(None)[0])
+    assert [start for start, _ in mpc.plans] == [0, 12]
+    first = mpc.plans[0][1]
+    assert first.n_periods == 12
+    assert first.t_indoor_c[1:].min() >= SCENARIO.comfort.t_min_c + 0.5 - 1e-6  # planned inside the margin
+
+
+def test_invalid_settings_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="horizon_h"):
+        MPCController(horizon_h=0)
+    with pytest.raises(ConfigError, match="replan_every"):
+        MPCController(replan_every=0)
+    with pytest.raises(ConfigError, match="comfort_margin_k"):
+        MPCController(comfort_margin_k=-1)
+    env = ThermoGridEnv(SCENARIO)
+    env.reset(seed=0)
+    with pytest.raises(ConfigError, match="fewer than replan_every"):
+        MPCController(horizon_h=1, replan_every=8).reset(env)
+    band = SCENARIO.comfort.t_max_c - SCENARIO.comfort.t_min_c
+    with pytest.raises(ConfigError, match="comfort band"):
+        MPCController(comfort_margin_k=band).reset(env)
