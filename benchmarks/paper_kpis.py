@@ -11,6 +11,7 @@ Usage::
     python benchmarks/paper_kpis.py --episodes 10 --scenario winter-high-der-rural
     python benchmarks/paper_kpis.py --quick          # 1 day, smoke run
     python benchmarks/paper_kpis.py --jobs 2         # the runs spread over 2 processes
+    python benchmarks/paper_kpis.py --controllers uncontrolled,oracle,mpc --forecaster noisy
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from thermogrid_env import evaluate
+from thermogrid_env.forecast import NoisyForecaster, PerfectForecaster, PersistenceForecaster
 from thermogrid_env.sim.kpi import KPI_UNITS
 
 #: What the study reports for coordinated vs uncoordinated scheduling (relative change).
@@ -32,6 +34,9 @@ STUDY = {"aging_h": -0.41, "losses_kwh": -0.54, "load_losses_kwh": -0.54, "volta
 HEADLINE = ("aging_h", "hot_spot_max_c", "losses_kwh", "load_losses_kwh", "voltage_violations", "voltage_dev_max_pu",
             "line_loading_max", "trafo_loading_max", "peak_import_kw", "discomfort_kh", "ev_unmet_kwh",
             "cost_eur", "curtailment_kwh")
+
+
+FORECASTERS = {"perfect": PerfectForecaster, "noisy": NoisyForecaster, "persistence": PersistenceForecaster}
 
 
 def _controllers(names: list[str]) -> dict[str, object]:
@@ -84,12 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="results/paper_kpis")
     parser.add_argument("--quick", action="store_true", help="one episode (smoke run)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--forecaster", choices=sorted(FORECASTERS), default="perfect",
+                        help="the environments' forecaster (what the mpc controller plans with)")
     args = parser.parse_args(argv)
     episodes = 1 if args.quick else args.episodes
     names = [n.strip() for n in args.controllers.split(",") if n.strip()]
     t0 = time.perf_counter()
     table = evaluate(_controllers(names), args.scenario, episodes=episodes, seed=args.seed, progress=False,
-                     jobs=args.jobs)
+                     jobs=args.jobs, env_kwargs={"forecaster": FORECASTERS[args.forecaster]()})
     wall = time.perf_counter() - t0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
