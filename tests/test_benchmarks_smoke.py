@@ -78,3 +78,14 @@ def test_oracle_kkt_fill_counts_match_known_factors() -> None:
     arrow = sp.csc_matrix(arrow)
     assert kkt.symbolic_counts(arrow, identity)[0] == n * (n - 1) / 2
     assert kkt.symbolic_counts(arrow, np.r_[1:n, 0])[0] == n - 1
+
+
+def test_mpc_forecasts_benchmark_quick() -> None:
+    """Smoke run of benchmarks/mpc_forecasts.py (one short day; no timing assertions)."""
+    pytest.importorskip("cvxpy")
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "mpc_forecasts.py"), "--quick", "--jobs", "1"],
+                         capture_output=True, text=True, timeout=600, cwd=ROOT, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| controller | forecasts | return |")
+    assert [r.split("|")[1].strip() for r in rows[1:]] == ["uncontrolled", "oracle", "mpc", "mpc"]
