@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh "opf,plot,fast"
 exec .venv/bin/thermogrid compare --scenario winter-high-der --episodes 1 \
-  --controllers uncontrolled,rule_based,oracle --out results "$@"
+  --controllers uncontrolled,rule_based,oracle,mpc --out results "$@"
