@@ -9,9 +9,12 @@ the next re-plan. Near the episode's end the window shrinks to what is left. Bas
 internal gains are taken as known (there is no load forecaster yet), so with the default perfect
 forecaster and a window reaching the episode's end this is the oracle.
 
-Cost: one OPF per re-plan. On the default feeder one 96-period solve takes ~3 s and a 24-period one
-~0.5 s (2-core machine), so ``horizon_h=6, replan_every=4`` costs ~10 s per day. Needs the
-``[opf]`` extra.
+Cost: one OPF per re-plan, rebuilt each time. Measured on ``winter-high-der`` (seed 0, the
+defaults ``horizon_h=6, replan_every=4``: 24 re-plans of 24 periods): per re-plan (medians) build
+0.01 s, cvxpy compile 0.055 s, Clarabel 0.31 s (24-25 iterations), total 0.39 s; 8.4 s per day. The
+compile is 14 % of a re-plan, and the windows differ in structure (which EVs are plugged in, which
+periods have daylight, a shorter window at the end), so a parametrised (DPP) problem compiled once
+would not fit them and could save at most that 14 %: plain rebuilds it is. Needs the ``[opf]`` extra.
 """
 
 from __future__ import annotations
