@@ -3,11 +3,12 @@
 Every ``replan_every`` steps the controller reads the simulator's state (house temperatures, EV
 batteries, transformer temperatures), builds the OPF of the next ``horizon_h`` hours
 (:func:`thermogrid_env.opf.episode.opf_data_for_window`) with the environment's own forecaster for
-ambient temperature, PV and price, solves it (``distflow-socp`` by default, with the exactness
-check and repair of :func:`thermogrid_env.opf.solve_opf`) and plays the plan's set-points until
-the next re-plan. Near the episode's end the window shrinks to what is left. Base loads and
-internal gains are taken as known (there is no load forecaster yet), so with the default perfect
-forecaster and a window reaching the episode's end this is the oracle.
+ambient temperature, PV and price, and optionally a load forecaster for the base loads
+(:class:`thermogrid_env.forecast.load.SeasonalEmpiricalLoadForecaster`; without one the base loads
+are taken as known), solves it (``distflow-socp`` by default, with the exactness check and repair
+of :func:`thermogrid_env.opf.solve_opf`) and plays the plan's set-points until the next re-plan.
+Near the episode's end the window shrinks to what is left. With the default perfect forecaster, no
+load forecaster and a window reaching the episode's end this is the oracle.
 
 Cost: one OPF per re-plan, rebuilt each time. Measured on ``winter-high-der`` (seed 0, the
 defaults ``horizon_h=6, replan_every=4``: 24 re-plans of 24 periods): per re-plan (medians) build
@@ -19,6 +20,7 @@ would not fit them and could save at most that 14 %: plain rebuilds it is. Needs
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from typing import Any
@@ -27,6 +29,7 @@ import numpy as np
 
 from baselines.protocol import EnvController
 from thermogrid_env.errors import ConfigError, import_optional
+from thermogrid_env.forecast.load import is_load_forecaster
 from thermogrid_env.sim.simulator import Setpoints
 
 
@@ -40,6 +43,8 @@ class MPCController(EnvController):
             temperature, PV and price; ``False``: with the episode's true data.
         comfort_margin_k: Plan to a comfort band narrowed by this much on both sides [K], a
             back-off against forecast errors (the KPIs still use the scenario's band).
+        load_forecaster: A :class:`~thermogrid_env.forecast.load.LoadForecaster` whose median
+            replaces the future base loads (the controller keeps its own copy); ``None``: known loads.
         formulation: OPF formulation key.
         exactness: Exactness policy of :func:`thermogrid_env.opf.solve_opf`.
         weights: Objective weights (default: the environment's reward weights).
@@ -53,8 +58,8 @@ class MPCController(EnvController):
     """
 
     def __init__(self, horizon_h: float = 6.0, replan_every: int = 4, use_forecasts: bool = True,
-                 comfort_margin_k: float = 0.0, formulation: str = "distflow-socp", exactness: str = "auto",
-                 weights: Any = None, **solve_kwargs: Any) -> None:
+                 comfort_margin_k: float = 0.0, load_forecaster: Any = None, formulation: str = "distflow-socp",
+                 exactness: str = "auto", weights: Any = None, **solve_kwargs: Any) -> None:
         super().__init__()
         import_optional("cvxpy", "opf")
         if not (math.isfinite(horizon_h) and horizon_h > 0):
@@ -64,6 +69,11 @@ class MPCController(EnvController):
         if not (math.isfinite(comfort_margin_k) and comfort_margin_k >= 0):
             raise ConfigError(f"MPCController: comfort_margin_k must be >= 0 K, got {comfort_margin_k!r}.")
         self.comfort_margin_k = float(comfort_margin_k)
+        if load_forecaster is not None and not is_load_forecaster(load_forecaster):
+            raise ConfigError("MPCController: load_forecaster must implement thermogrid_env.forecast.load."
+                              "LoadForecaster (reset(episode), forecast(step, horizon_steps) -> LoadForecast), e.g. "
+                              "SeasonalEmpiricalLoadForecaster(); weather forecasters go to the environment.")
+        self.load_forecaster = copy.deepcopy(load_forecaster)
         self.horizon_h = float(horizon_h)
         self.replan_every = int(replan_every)
         self.use_forecasts = use_forecasts
@@ -82,6 +92,8 @@ class MPCController(EnvController):
             raise ConfigError(f"MPCController: comfort_margin_k={self.comfort_margin_k} K leaves nothing of the "
                               f"{band:g} K comfort band; use less than {band / 2:g} K.")
         self._horizon_steps = max(1, int(round(self.horizon_h * 3600.0 / env.scenario.dt_s)))
+        if self.load_forecaster is not None:
+            self.load_forecaster.reset(env.episode)
         if self._horizon_steps < self.replan_every:
             raise ConfigError(f"MPCController: a {self.horizon_h} h window holds {self._horizon_steps} steps, fewer "
                               f"than replan_every={self.replan_every}; lengthen the horizon or re-plan more often.")
@@ -106,8 +118,10 @@ class MPCController(EnvController):
         state = env.sim_state
         n = min(self._horizon_steps, env.scenario.n_steps - state.step)
         forecast = env.forecaster.forecast(state.step, n - 1) if self.use_forecasts and n > 1 else None
-        data = opf_data_for_window(env.episode, state, n, forecast=forecast, simulator=env.simulator,
-                                   weights=self.weights)
+        loads = (self.load_forecaster.forecast(state.step, n - 1)
+                 if self.load_forecaster is not None and n > 1 else None)
+        data = opf_data_for_window(env.episode, state, n, forecast=forecast, load_forecast=loads,
+                                   simulator=env.simulator, weights=self.weights)
         if self.comfort_margin_k > 0 and data.houses is not None:
             h, m = data.houses, self.comfort_margin_k
             data = dataclasses.replace(data, houses=dataclasses.replace(h, t_min_c=h.t_min_c + m, t_max_c=h.t_max_c - m))

@@ -4,8 +4,10 @@ On the same seeded days, plays the uncontrolled reference, the perfect-foresight
 MPC controller (``baselines/mpc.py``: 6 h window re-planned every hour by default) with the
 environment's perfect forecaster, then the MPC with the noisy forecaster
 (:class:`thermogrid_env.forecast.NoisyForecaster`, Gaussian errors growing with the lead time)
-without and with comfort back-offs. Prints one row of mean KPIs per run (return, cost, discomfort,
-EV energy missing, transformer aging, load-dependent losses, peak import, wall time per episode).
+without and with comfort back-offs, and with the base loads forecast too
+(:class:`thermogrid_env.forecast.SeasonalEmpiricalLoadForecaster`) instead of known. Prints one
+row of mean KPIs per run (return, cost, discomfort, EV energy missing, transformer aging,
+load-dependent losses, peak import, wall time per episode).
 
 Usage::
 
@@ -27,7 +29,7 @@ from baselines.mpc import MPCController
 from baselines.oracle import OracleController
 from baselines.uncontrolled import UncontrolledController
 from thermogrid_env import evaluate
-from thermogrid_env.forecast import NoisyForecaster, PerfectForecaster
+from thermogrid_env.forecast import NoisyForecaster, PerfectForecaster, SeasonalEmpiricalLoadForecaster
 
 COLUMNS = {"return": "return", "cost_eur": "cost [EUR]", "discomfort_kh": "discomfort [K·h]",
            "ev_unmet_kwh": "EV missing [kWh]", "aging_h": "aging [h]", "load_losses_kwh": "load losses [kWh]",
@@ -40,6 +42,9 @@ def runs(horizon_h: float, replan_every: int, margins: tuple[float, ...]) -> lis
     perfect = {"uncontrolled": UncontrolledController, "oracle": OracleController, "mpc": mpc}
     noisy = {f"mpc, comfort margin {m:g} K" if m else "mpc": functools.partial(mpc, comfort_margin_k=m)
              for m in (0.0, *margins)}
+    for m in margins[:1]:  # the same with forecast base loads instead of known ones
+        noisy[f"mpc, load forecast, comfort margin {m:g} K"] = functools.partial(
+            mpc, comfort_margin_k=m, load_forecaster=SeasonalEmpiricalLoadForecaster())
     return [("perfect", perfect), ("noisy", noisy)]
 
 

@@ -89,3 +89,11 @@ def test_mpc_forecasts_benchmark_quick() -> None:
     rows = [line for line in out.stdout.splitlines() if line.startswith("| ")]
     assert rows[0].startswith("| controller | forecasts | return |")
     assert [r.split("|")[1].strip() for r in rows[1:]] == ["uncontrolled", "oracle", "mpc", "mpc"]
+
+
+def test_load_forecasts_benchmark_runs() -> None:
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "load_forecasts.py"), "--episodes", "1"],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| forecaster | pinball") and len(rows) == 7

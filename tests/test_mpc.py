@@ -14,7 +14,7 @@ from thermogrid_env import evaluate  # noqa: E402
 from thermogrid_env.config import get_scenario  # noqa: E402
 from thermogrid_env.envs.thermogrid_env import ThermoGridEnv  # noqa: E402
 from thermogrid_env.errors import ConfigError  # noqa: E402
-from thermogrid_env.forecast import NoisyForecaster  # noqa: E402
+from thermogrid_env.forecast import NoisyForecaster, SeasonalEmpiricalLoadForecaster  # noqa: E402
 from thermogrid_env.opf import solve_opf  # noqa: E402
 from thermogrid_env.opf.episode import opf_data_for_window  # noqa: E402
 from thermogrid_env.sim.episode import sample_episode  # noqa: E402
@@ -89,6 +89,22 @@ def test_forecast_replaces_the_future_but_not_the_present(mid_episode) -> None:
         opf_data_for_window(episode, state, SCENARIO.n_steps, simulator=sim)
 
 
+def test_load_forecast_replaces_future_base_loads_and_gains(mid_episode) -> None:
+    episode, sim, state = mid_episode
+    forecaster = SeasonalEmpiricalLoadForecaster()
+    forecaster.reset(episode)
+    lf = forecaster.forecast(state.step, 7)
+    data = opf_data_for_window(episode, state, 8, load_forecast=lf, simulator=sim)
+    p_med, q_med = lf.median()
+    inj = episode.community.feeder.load_injection_matrix()
+    np.testing.assert_array_equal(data.base_p_kw[0], episode.exogenous.base_p_kw[40])  # observed
+    np.testing.assert_allclose(data.base_p_kw[1:], p_med @ inj)
+    np.testing.assert_allclose(data.base_q_kvar[1:], q_med @ inj)
+    np.testing.assert_allclose(data.houses.q_int_kw[1:], p_med[:, episode.community.hp_load])
+    with pytest.raises(ConfigError, match="load forecast"):
+        opf_data_for_window(episode, state, 8, load_forecast=forecaster.forecast(state.step, 3), simulator=sim)
+
+
 def test_one_window_to_the_end_is_the_oracle() -> None:
     table = evaluate({"oracle": OracleController,
                       "mpc": functools.partial(MPCController, horizon_h=24, replan_every=96)},
@@ -123,6 +139,23 @@ def test_mpc_plans_with_the_environments_forecaster() -> None:
     assert first.t_indoor_c[1:].min() >= SCENARIO.comfort.t_min_c + 0.5 - 1e-6  # planned inside the margin
 
 
+def test_mpc_with_a_load_forecaster_plans_with_its_median() -> None:
+    env = ThermoGridEnv(SCENARIO)
+    env.reset(seed=0)
+    known, forecast = MPCController(horizon_h=3, replan_every=12), \
+        MPCController(horizon_h=3, replan_every=12, load_forecaster=SeasonalEmpiricalLoadForecaster())
+    for mpc in (known, forecast):
+        mpc.reset(env)
+        mpc.predict(None)
+    a, b = known.plans[0][1], forecast.plans[0][1]
+    assert not np.allclose(a.bus_p_kw[1:], b.bus_p_kw[1:])  # other loads ahead ...
+    table = evaluate({"mpc": functools.partial(MPCController, horizon_h=3, replan_every=12,
+                                               load_forecaster=SeasonalEmpiricalLoadForecaster())},
+                     SCENARIO, episodes=1, seed=0)
+    row = table[table["episode"] == 0].iloc[0]
+    assert row["ev_unmet_kwh"] < 1e-3 and row["voltage_violations"] == 0  # ... and a working day
+
+
 def test_invalid_settings_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="horizon_h"):
         MPCController(horizon_h=0)
@@ -130,6 +163,8 @@ def test_invalid_settings_are_config_errors() -> None:
         MPCController(replan_every=0)
     with pytest.raises(ConfigError, match="comfort_margin_k"):
         MPCController(comfort_margin_k=-1)
+    with pytest.raises(ConfigError, match="LoadForecaster"):
+        MPCController(load_forecaster=NoisyForecaster())
     env = ThermoGridEnv(SCENARIO)
     env.reset(seed=0)
     with pytest.raises(ConfigError, match="fewer than replan_every"):

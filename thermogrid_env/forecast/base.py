@@ -4,8 +4,9 @@ A forecaster is reset once per episode with the episode's exogenous data (the tr
 or may not use) and a random generator, and then answers :meth:`Forecaster.forecast` for any step:
 quantiles of the ambient temperature, the PV output per kWp and the energy price over the next
 ``horizon_steps`` steps. The environment (:mod:`thermogrid_env.envs`) puts them into observations;
-an MPC controller can use the same objects. A probabilistic load forecaster plugs in here later (a
-new field of :class:`Forecast` and an observation entry), without touching the simulator.
+an MPC controller can use the same objects. Base loads have their own probabilistic forecasters
+(:mod:`thermogrid_env.forecast.load`), used by the MPC controller; they are not in the observations
+yet (that would be a new field here and an observation entry, without touching the simulator).
 
 Conventions: a forecast issued at step ``k`` covers steps ``k + 1 .. k + horizon_steps`` (the values
 at step ``k`` itself are observed, not forecast). Steps past the end of the episode's data repeat

@@ -16,6 +16,7 @@ import numpy as np
 from thermogrid_env.config import RewardWeights
 from thermogrid_env.errors import ConfigError
 from thermogrid_env.forecast.base import Forecast
+from thermogrid_env.forecast.load import LoadForecast
 from thermogrid_env.opf.data import ObjectiveWeights, OPFData, from_devices
 from thermogrid_env.sim.episode import Episode
 from thermogrid_env.sim.exogenous import STC_IRRADIANCE_W_PER_M2
@@ -72,6 +73,7 @@ def opf_data_for_window(
     n_periods: int,
     *,
     forecast: Forecast | None = None,
+    load_forecast: LoadForecast | None = None,
     simulator: Simulator | None = None,
     weights: ObjectiveWeights | None = None,
     aging_form: str = "dynamic",
@@ -91,8 +93,12 @@ def opf_data_for_window(
         forecast: A forecast issued at step ``k`` (:meth:`~thermogrid_env.forecast.Forecaster.forecast`
             with at least ``n_periods - 1`` steps): its median (the middle quantile) replaces the
             ambient temperature, PV output (and irradiance) and price of steps ``k + 1 ..``; step
-            ``k`` itself is observed. ``None``: the episode's data (perfect foresight). Base loads
-            and internal gains are always the episode's (no load forecaster yet).
+            ``k`` itself is observed. ``None``: the episode's data (perfect foresight).
+        load_forecast: A load forecast issued at step ``k``
+            (:meth:`~thermogrid_env.forecast.load.LoadForecaster.forecast`, at least
+            ``n_periods - 1`` steps): its median replaces the base loads of steps ``k + 1 ..`` and
+            the heat-pump households' internal gains (their own consumption). ``None``: the
+            episode's loads.
         simulator: The episode's simulator (default: a new one).
         weights: Objective weights (default: the environment's reward weights).
         aging_form: Transformer aging term, ``"dynamic"`` or ``"steady-state"``.
@@ -117,6 +123,16 @@ def opf_data_for_window(
         t_amb[1:] = forecast.t_ambient_c[mid, : n_periods - 1]
         pv_per_kwp[1:] = np.maximum(forecast.pv_per_kwp[mid, : n_periods - 1], 0.0)
         price[1:] = forecast.price_eur_per_kwh[mid, : n_periods - 1]
+    base_p, base_q = np.array(exo.base_p_kw[window]), np.array(exo.base_q_kvar[window])
+    household_p = np.array(exo.household_p_kw[window])
+    if load_forecast is not None and n_periods > 1:
+        if load_forecast.issue_step != k or load_forecast.horizon_steps < n_periods - 1:
+            raise ConfigError(f"The load forecast is issued at step {load_forecast.issue_step} for "
+                              f"{load_forecast.horizon_steps} steps; the window needs one issued at step {k} "
+                              f"for at least {n_periods - 1} steps.")
+        p_med, q_med = (x[: n_periods - 1] for x in load_forecast.median())
+        inj = c.feeder.load_injection_matrix()
+        base_p[1:], base_q[1:], household_p[1:] = p_med @ inj, q_med @ inj, p_med
     hp_kwargs = {}
     if c.n_hp:
         hp_kwargs = dict(
@@ -124,7 +140,7 @@ def opf_data_for_window(
             building=sim.building_model,
             heat_pump=c.heat_pumps,
             x0_c=np.column_stack([state.t_indoor_c, state.t_envelope_c]),
-            q_int_kw=exo.household_p_kw[window][:, c.hp_load],
+            q_int_kw=household_p[:, c.hp_load],
             g_sol_w_per_m2=pv_per_kwp * STC_IRRADIANCE_W_PER_M2,
             comfort_c=(sc.comfort.t_min_c, sc.comfort.t_max_c),
             hp_q_per_p=float(np.tan(np.arccos(HP_POWER_FACTOR))),
@@ -150,8 +166,8 @@ def opf_data_for_window(
     return from_devices(
         c.feeder,
         dt_s=float(sc.dt_s),
-        base_p_kw=exo.base_p_kw[window],
-        base_q_kvar=exo.base_q_kvar[window],
+        base_p_kw=base_p,
+        base_q_kvar=base_q,
         t_ambient_c=t_amb,
         price_import_eur_per_kwh=price,
         price_export_eur_per_kwh=exo.feed_in_eur_per_kwh,

@@ -74,13 +74,23 @@ class Exogenous:
 
 
 @lru_cache(maxsize=4)
-def _year_tables(profile_names: tuple[str, ...]) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
-    """Normalised p and q profiles of the given names on the 15-min UTC grid of 2016."""
+def year_profiles(profile_names: tuple[str, ...]) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    """Normalised p and q profiles of the given names on the 15-min UTC grid of 2016.
+
+    Returns:
+        ``(index, p, q)``: the ``(35136,)`` UTC grid and ``(35136, n)`` read-only arrays, one column
+        per name (multiply by the load's rated power).
+
+    Raises:
+        DataError: A profile has gaps on the grid.
+    """
     index = datasets.load_year_index()
     p = np.column_stack([datasets.load_profile(n, "p").reindex(index).to_numpy() for n in profile_names])
     q = np.column_stack([_q_profile(n).reindex(index).to_numpy() for n in profile_names])
     if not (np.isfinite(p).all() and np.isfinite(q).all()):
         raise DataError(f"Profiles {profile_names} have gaps on the 2016 grid; rebuild the data.")
+    p.setflags(write=False)
+    q.setflags(write=False)
     return index, p, q
 
 
@@ -175,7 +185,7 @@ def build_exogenous(feeder: Feeder, scenario: Scenario, start_day_local: pd.Time
     time_utc = pd.date_range(start_utc, periods=scenario.n_steps, freq=pd.Timedelta(seconds=scenario.dt_s))
 
     names, scale = heating_free_profiles(feeder, heat_pump_loads)
-    index, p_norm, q_norm = _year_tables(names)
+    index, p_norm, q_norm = year_profiles(names)
     _, t_amb_year, pv_year = _weather()
     # Position of each step on the 15-min grid (profiles held within the quarter hour).
     quarter = time_utc.floor("15min")
