@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from baselines.oracle import plan_setpoints
 from baselines.protocol import EnvController
 from thermogrid_env.errors import ConfigError, import_optional
 from thermogrid_env.forecast.load import is_load_forecaster
@@ -104,12 +105,7 @@ class MPCController(EnvController):
         if not self.plans or k - self.plans[-1][0] >= self.replan_every:
             self.plans.append((k, self._plan(env)))
         start, sol = self.plans[-1]
-        j = k - start
-        avail = sol.pv_p_kw[j] + sol.pv_curtailment_kw[j]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            curtail = np.where(avail > 1e-9, sol.pv_curtailment_kw[j] / avail, 0.0)
-        return Setpoints(hp_p_kw=sol.hp_p_kw[j], ev_p_kw=sol.ev_p_kw[j], pv_curtailment=curtail,
-                         pv_q_kvar=sol.pv_q_kvar[j])
+        return plan_setpoints(sol, k - start)
 
     def _plan(self, env: Any) -> Any:
         from thermogrid_env.opf import solve_opf  # noqa: PLC0415

@@ -43,7 +43,6 @@ class OracleController(EnvController):
         self.weights = weights
         self.solve_kwargs = solve_kwargs
         self.solution: Any = None
-        self._curtail: np.ndarray | None = None
 
     def on_reset(self, env: Any) -> None:
         """Solve the episode's OPF from the environment's initial state."""
@@ -53,24 +52,26 @@ class OracleController(EnvController):
         data = opf_data_from_episode(env.episode, simulator=env.simulator, state=env.sim_state,
                                      weights=self.weights)
         self.solution = solve_opf(data, self.formulation, exactness=self.exactness, **self.solve_kwargs)
-        sol = self.solution
-        n_pv = env.episode.community.n_pv
-        if n_pv:
-            avail = sol.pv_p_kw + sol.pv_curtailment_kw
-            with np.errstate(invalid="ignore", divide="ignore"):
-                self._curtail = np.where(avail > 1e-9, sol.pv_curtailment_kw / avail, 0.0)
-        else:
-            self._curtail = np.zeros((sol.hp_p_kw.shape[0], 0))
 
     def setpoints(self, env: Any) -> Setpoints:
         """The optimal set-points of the current step."""
         if self.solution is None:
             raise ConfigError("OracleController: call reset(env) after env.reset() first.")
-        k = env.step_index
-        sol = self.solution
-        return Setpoints(
-            hp_p_kw=sol.hp_p_kw[k],
-            ev_p_kw=sol.ev_p_kw[k],
-            pv_curtailment=self._curtail[k],
-            pv_q_kvar=sol.pv_q_kvar[k],
-        )
+        return plan_setpoints(self.solution, env.step_index)
+
+
+def plan_setpoints(solution: Any, period: int) -> Setpoints:
+    """The simulator's set-points of one period of an OPF plan.
+
+    PV curtailment becomes the curtailed share of the available power (the simulator's input).
+
+    Args:
+        solution: An :class:`~thermogrid_env.opf.solution.OPFSolution`.
+        period: Period of the plan.
+    """
+    sol = solution
+    avail = sol.pv_p_kw[period] + sol.pv_curtailment_kw[period]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        curtail = np.where(avail > 1e-9, sol.pv_curtailment_kw[period] / avail, 0.0)
+    return Setpoints(hp_p_kw=sol.hp_p_kw[period], ev_p_kw=sol.ev_p_kw[period], pv_curtailment=curtail,
+                     pv_q_kvar=sol.pv_q_kvar[period])
