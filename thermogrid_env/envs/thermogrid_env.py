@@ -152,10 +152,10 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Version History
 
-    * v0: initial version. Later within v0 (the dynamics and spaces of the presets unchanged): the
-      registered ids dropped their ``TimeLimit``, which cut custom scenarios longer than a day
-      at the preset's length; heat-pump households stopped counting SimBench ``H0-A``'s electric
-      space heating in their base load.
+    * v0: initial version. Changed within v0 before any release (spaces unchanged): the registered
+      ids dropped their ``TimeLimit``, which cut custom scenarios longer than a day at the
+      preset's length; heat-pump households stopped counting SimBench ``H0-A``'s electric space
+      heating in their base load, so episodes with such households have lower base loads.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 8}
