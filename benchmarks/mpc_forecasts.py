@@ -31,6 +31,8 @@ from baselines.uncontrolled import UncontrolledController
 from thermogrid_env import evaluate
 from thermogrid_env.forecast import NoisyForecaster, PerfectForecaster, SeasonalEmpiricalLoadForecaster
 
+from tables import to_markdown  # benchmarks/tables.py, beside this script
+
 COLUMNS = {"return": "return", "cost_eur": "cost [EUR]", "discomfort_kh": "discomfort [K·h]",
            "ev_unmet_kwh": "EV missing [kWh]", "aging_h": "aging [h]", "load_losses_kwh": "load losses [kWh]",
            "peak_import_kw": "peak import [kW]", "wall_s": "wall per episode [s]"}
@@ -73,20 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     frame = pd.DataFrame(rows)
     print(f"{args.scenario}: {args.episodes} day(s) from seed {args.seed}; mpc window {args.horizon_h:g} h, "
           f"re-planned every {args.replan_every} steps; mean per day\n")
-    print(_markdown(frame))
+    print(to_markdown(frame))
     print(f"\nwall time {time.perf_counter() - t0:.0f} s with {args.jobs} process(es)")
     return 0
-
-
-def _markdown(frame: pd.DataFrame) -> str:
-    def fmt(v: object) -> str:
-        if isinstance(v, float):
-            return f"{v:.4g}" if abs(v) >= 1e-6 else "0"
-        return str(v)
-
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "|".join("---" for _ in frame.columns) + "|"]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,11 @@ draws it) is handed to Clarabel directly, so the solver's own time per iteration
 without cvxpy around it, for each of Clarabel's factorisations (QDLDL, faer). Other open conic
 solvers are timed on the same data when installed (``ecos``, ``qoco``: optional, not project
 dependencies). Then the KKT matrix ``[[I, Aᵀ], [A, W]]`` (``W`` the cones' diagonal blocks) is
-analysed symbolically: nonzeros of ``L`` and the flops of an ``LDLᵀ`` factorisation for the
+analysed symbolically: the flops of an ``LDLᵀ`` factorisation and its widest column for the
 approximate-minimum-degree ordering that QDLDL uses (``cvxopt.amd``, optional) and for METIS
-nested dissection (``pymetis``, optional), the best general-purpose ordering at hand. The same
-analysis of the problem without the heat-pump houses shows what their coupling costs.
+nested dissection (``pymetis``, optional), the best general-purpose ordering at hand, with
+Clarabel's time, for the problem as solved and with device groups left out (EVs, PV, the
+transformer-aging term, all three, the heat-pump houses): what each one's coupling costs.
 
 Usage::
 
@@ -37,24 +38,29 @@ from thermogrid_env.opf.problem import build_problem
 from thermogrid_env.sim.episode import sample_episode
 
 
-def conic_data(preset: str, seed: int, without_houses: bool = False) -> dict[str, Any]:
+def conic_data(preset: str, seed: int, drop: tuple[str, ...] = ()) -> dict[str, Any]:
     """The oracle's problem as cvxpy hands it to Clarabel (``P``, ``c``, ``A``, ``b``, ``dims``).
 
     Args:
         preset: Scenario preset.
         seed: Episode seed.
-        without_houses: Leave the heat-pump houses out (EVs, PV, network and aging stay).
+        drop: Device groups to leave out, as fields of ``OPFData`` (``"houses"``, ``"evs"``,
+            ``"pvs"``, ``"transformer"``: the heat-pump houses, EVs, PV, transformer aging).
     """
     import cvxpy as cp  # noqa: PLC0415
 
     episode = sample_episode(get_scenario(preset), np.random.default_rng(seed))
-    opf_data = opf_data_from_episode(episode)
-    if without_houses:
-        opf_data = dataclasses.replace(opf_data, houses=None)
+    opf_data = dataclasses.replace(opf_data_from_episode(episode), **dict.fromkeys(drop))
     m = build_problem(opf_data).model
     problem = cp.Problem(cp.Minimize(OBJECTIVE_SCALE * m._objective), m.constraints)  # noqa: SLF001
     data, _, _ = problem.get_problem_data(cp.CLARABEL)
     return data
+
+
+#: Problem variants of the second table: label -> device groups left out.
+VARIANTS = {"as solved": (), "without EVs": ("evs",), "without PV": ("pvs",),
+            "without transformer aging": ("transformer",), "houses and network only": ("evs", "pvs", "transformer"),
+            "without the heat-pump houses": ("houses",)}
 
 
 def time_clarabel(data: dict[str, Any], method: str) -> tuple[float, int, str]:
@@ -194,16 +200,18 @@ def main(argv: list[str] | None = None) -> int:
         wall, iters, status = res
         print(f"| {name} | {wall:.2f} | {iters} | {1000 * wall / max(iters, 1):.0f} | {status} |")
 
-    print("\n| KKT system | ordering | nnz(L) | factorisation flops | widest column |")
-    print("|---|---|---:|---:|---:|")
-    for label, without in (("as solved", False), ("without the houses", True)):
-        k = kkt_pattern(conic_data(args.preset, args.seed, without_houses=True) if without else data)
-        for name, perm in orderings(k).items():
-            if perm is None:
-                print(f"| {label} | {name} | not installed | | |")
-                continue
-            nnz, flops, widest = symbolic_counts(k, perm)
-            print(f"| {label} | {name} | {nnz:.3g} | {flops:.3g} | {widest} |")
+    print("\n| problem | KKT size | flops AMD (QDLDL's) | flops METIS ND | widest column AMD / ND "
+          "| Clarabel [s] | iterations | per iteration [ms] |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label, drop in VARIANTS.items():
+        variant = conic_data(args.preset, args.seed, drop) if drop else data
+        k = kkt_pattern(variant)
+        counts = {name: None if perm is None else symbolic_counts(k, perm) for name, perm in orderings(k).items()}
+        flops = [f"{c[1]:.3g}" if c else "n/a" for c in counts.values()]
+        widest = " / ".join(str(c[2]) if c else "n/a" for c in counts.values())
+        wall, iters, _ = time_clarabel(variant, "qdldl")
+        print(f"| {label} | {k.shape[0]:,} | {flops[0]} | {flops[1]} | {widest} | {wall:.2f} | {iters} "
+              f"| {1000 * wall / max(iters, 1):.0f} |")
     return 0
 
 

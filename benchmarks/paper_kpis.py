@@ -28,6 +28,8 @@ from thermogrid_env import evaluate
 from thermogrid_env.forecast import NoisyForecaster, PerfectForecaster, PersistenceForecaster
 from thermogrid_env.sim.kpi import KPI_UNITS
 
+from tables import to_markdown  # benchmarks/tables.py, beside this script
+
 #: What the study reports for coordinated vs uncoordinated scheduling (relative change).
 STUDY = {"aging_h": -0.41, "losses_kwh": -0.54, "load_losses_kwh": -0.54, "voltage_violations": "0"}
 #: KPIs in the headline table.
@@ -70,14 +72,6 @@ def _relative(value: float, base: float, tiny: float = 1e-6) -> str:
     if abs(base) <= tiny:
         return "±0 %" if abs(value) <= tiny else "n/a (reference 0)"
     return f"{100 * (value - base) / abs(base):+.1f} %"
-
-
-def to_markdown(frame: pd.DataFrame) -> str:
-    """A markdown table of a small frame (no extra dependency)."""
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

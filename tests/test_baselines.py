@@ -187,3 +187,22 @@ def test_ppo_smoke(tmp_path) -> None:
     controller = SB3Controller(load(tmp_path / "ppo.zip"))
     df = evaluate({"ppo": controller}, scenario=SCENARIO, episodes=1)
     assert np.isfinite(df["return"]).all() and int(df.loc[0, "n_steps"]) == 96
+
+
+def test_ppo_training_returns_are_the_environments_rewards() -> None:
+    """With reward normalisation the recorded training returns stay the raw ones.
+
+    One rollout is one episode here, so the first episode is played by the same initial policy in
+    both runs (same seed) and must have the same undiscounted return; the normalised run must also
+    act on unnormalised observations (its saved policy needs no statistics).
+    """
+    pytest.importorskip("stable_baselines3")
+    from baselines.rl import train_ppo, training_returns
+
+    small = {"n_steps": 96, "batch_size": 32, "n_epochs": 1}
+    raw = train_ppo(SCENARIO, total_timesteps=192, seed=3, normalize_reward=False, **small)
+    normalised = train_ppo(SCENARIO, total_timesteps=192, seed=3, **small)  # the default
+    r_raw, r_norm = training_returns(raw), training_returns(normalised)
+    assert r_raw.shape == r_norm.shape == (2,)
+    assert r_norm[0] == pytest.approx(r_raw[0], rel=1e-9)
+    assert type(normalised.get_env()).__name__ == "VecNormalize" and not normalised.get_env().norm_obs

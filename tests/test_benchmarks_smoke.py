@@ -97,3 +97,14 @@ def test_load_forecasts_benchmark_runs() -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     rows = [line for line in out.stdout.splitlines() if line.startswith("| ")]
     assert rows[0].startswith("| forecaster | pinball") and len(rows) == 7
+
+
+def test_rl_ppo_benchmark_quick(tmp_path) -> None:
+    """Smoke run of benchmarks/rl_ppo.py (two short training episodes, one evaluation day)."""
+    pytest.importorskip("stable_baselines3")
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "rl_ppo.py"), "--quick", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=600, cwd=ROOT, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [line.split("|")[1].strip() for line in out.stdout.splitlines() if line.startswith("| ")]
+    assert rows[-2:] == ["uncontrolled", "ppo"] and "1-1" in rows
+    assert (tmp_path / "ppo.zip").is_file() and len((tmp_path / "training_returns.csv").read_text().splitlines()) == 3

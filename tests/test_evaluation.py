@@ -144,3 +144,18 @@ def test_plots_are_written(recorded, tmp_path) -> None:
                                        "comparison_episode1.png"]
     for p in paths:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_learning_curve_plot_and_its_input_checks(tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    from thermogrid_env.errors import ConfigError
+    from thermogrid_env.plotting import plot_learning_curve
+
+    returns = -1000.0 + 10.0 * np.arange(30)
+    path = plot_learning_curve(returns, tmp_path / "curve.png", {"oracle": -700.0, "uncontrolled": -1100.0}, window=50)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for bad in (np.array([]), np.array([1.0, np.nan]), np.ones((2, 2))):
+        with pytest.raises(ConfigError, match="finite training returns"):
+            plot_learning_curve(bad, tmp_path / "bad.png")
+    with pytest.raises(ConfigError, match="window"):
+        plot_learning_curve(returns, tmp_path / "bad.png", window=0)

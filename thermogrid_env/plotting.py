@@ -23,7 +23,7 @@ import numpy as np
 from thermogrid_env.errors import ConfigError, import_optional
 from thermogrid_env.evaluation import EpisodeTrace
 
-__all__ = ["plot_comparison", "plot_controller", "plot_traces"]
+__all__ = ["plot_comparison", "plot_controller", "plot_learning_curve", "plot_traces"]
 
 _DPI = 110
 
@@ -35,7 +35,7 @@ def _figure(n_rows: int, title: str) -> tuple[Any, list[Any]]:
 
     fig = Figure(figsize=(10, 2.4 * n_rows), layout="constrained")
     FigureCanvasAgg(fig)
-    axes = list(fig.subplots(n_rows, 1, sharex=True))
+    axes = list(fig.subplots(n_rows, 1, sharex=True, squeeze=False)[:, 0])
     fig.suptitle(title)
     return fig, axes
 
@@ -182,3 +182,46 @@ def plot_traces(traces: Mapping[str, Sequence[EpisodeTrace]], out_dir: str | Pat
     paths = [plot_controller(trace, out / f"{_slug(name)}_episode{episode}.png") for name, trace in chosen.items()]
     paths.append(plot_comparison(chosen, out / f"comparison_episode{episode}.png"))
     return paths
+
+
+def plot_learning_curve(returns: np.ndarray, path: str | Path, references: Mapping[str, float] | None = None,
+                        window: int = 100) -> Path:
+    """Training returns of a learning controller, with reference controllers' returns as lines.
+
+    Args:
+        returns: ``(n_episodes,)`` undiscounted training returns in episode order.
+        path: PNG file to write.
+        references: Controller name -> mean return (e.g. from ``evaluate``), drawn as horizontal lines.
+        window: Episodes in the running mean (shortened to the number of episodes).
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ConfigError: ``returns`` is empty or not finite, or ``window < 1``.
+        MissingExtraError: matplotlib is not installed.
+    """
+    returns = np.asarray(returns, dtype=float)
+    if returns.ndim != 1 or returns.size == 0 or not np.isfinite(returns).all():
+        raise ConfigError("returns must be a non-empty 1-D array of finite training returns.")
+    if window < 1:
+        raise ConfigError(f"window must be >= 1, got {window}.")
+    w = min(window, returns.size)
+    running = np.convolve(returns, np.ones(w) / w, mode="valid")
+    fig, (ax,) = _figure(1, "training returns")
+    episodes = np.arange(1, returns.size + 1)
+    ax.plot(episodes, returns, color="tab:blue", alpha=0.15, lw=0.6, label="episode")
+    ax.plot(episodes[w - 1:], running, color="tab:blue", lw=1.5, label=f"running mean ({w} episodes)")
+    for i, (name, value) in enumerate((references or {}).items()):
+        ax.axhline(value, color=f"C{i + 1}", lw=1.2, ls="--", label=f"{name} (evaluated)")
+    refs = list((references or {}).values())
+    low, high = min([np.percentile(running, 10), *refs]), max([running.max(), *refs])  # early episodes off
+    ax.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
+    ax.set_xlabel("training episode")
+    ax.set_ylabel("return")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=_DPI)
+    return path
