@@ -13,6 +13,7 @@ Usage::
     python benchmarks/rl_ppo.py                              # 500k steps on winter-high-der (~8 min)
     python benchmarks/rl_ppo.py --timesteps 1000000 --seed 1
     python benchmarks/rl_ppo.py --no-normalize-reward        # train on the raw rewards (not the default)
+    python benchmarks/rl_ppo.py --ppo '{"gamma": 0.995, "policy_kwargs": {"log_std_init": -1.0}}'
     python benchmarks/rl_ppo.py --quick                      # smoke run (a few seconds)
 
 Needs the ``[rl]`` extra (stable-baselines3, torch).
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib.util
+import json
 import sys
 import time
 from pathlib import Path
@@ -81,15 +83,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-seed", type=int, default=10_000, help="seed of the first held-out day")
     parser.add_argument("--no-normalize-reward", action="store_true",
                         help="train on the raw rewards instead of SB3's VecNormalize(norm_obs=False)")
+    parser.add_argument("--ppo", type=json.loads, default={},
+                        help='further stable_baselines3.PPO arguments as JSON, e.g. \'{"gamma": 0.995}\'')
     parser.add_argument("--baselines", default=",".join(BASELINES), help="controllers to compare with")
     parser.add_argument("--out", default="results/rl_ppo")
     parser.add_argument("--quick", action="store_true", help="2 short episodes of training, 1 day of evaluation")
     args = parser.parse_args(argv)
     scenario = get_scenario(args.scenario)
-    ppo_kwargs: dict[str, int] = {}
+    ppo_kwargs: dict = dict(args.ppo)
     if args.quick:
         args.timesteps, args.eval_episodes, args.baselines = 2 * scenario.n_steps, 1, "uncontrolled"
-        ppo_kwargs = {"n_steps": scenario.n_steps, "batch_size": 32, "n_epochs": 1}
+        ppo_kwargs.update(n_steps=scenario.n_steps, batch_size=32, n_epochs=1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -102,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     pd.DataFrame({"episode": np.arange(1, returns.size + 1), "return": returns}).to_csv(
         out / "training_returns.csv", index=False)
     reward = "raw rewards" if args.no_normalize_reward else "rewards normalised by VecNormalize(norm_obs=False)"
-    print(f"PPO on {args.scenario}: {args.timesteps:,} steps ({returns.size} episodes), seed {args.seed}, {reward}; "
+    extra = f", PPO arguments {json.dumps(args.ppo)}" if args.ppo else ""
+    print(f"PPO on {args.scenario}: {args.timesteps:,} steps ({returns.size} episodes), seed {args.seed}, {reward}{extra}; "
           f"{train_s:.0f} s ({args.timesteps / train_s:,.0f} steps/s)\n")
     print(to_markdown(learning_curve(returns)))
 
