@@ -12,13 +12,17 @@ hours (15-min steps) and scored against the shipped profiles, load by load:
 * ``feeder MAE``: the same for the feeder total of the medians (what the grid sees).
 
 Compared: :class:`thermogrid_env.forecast.load.SeasonalEmpiricalLoadForecaster` with 16 (the
-default), 8 or 28 days of the target's day type, or 16 days of any type; "same time yesterday"; and
-persistence of the value at the issue time (both point forecasts).
+default), 8 or 28 days of the target's day type, 16 days of the same type with public holidays
+treated by their weekday, or 16 days of any type; "same time yesterday"; and persistence of the
+value at the issue time (both point forecasts). With ``--holidays`` the episodes start on the public
+holidays of 2016 that fall on a weekday (Good Friday, Whit Monday, ...), so about half the targets
+are holidays and half the working day after.
 
 Usage::
 
     python benchmarks/load_forecasts.py                       # winter-high-der, 10 days
     python benchmarks/load_forecasts.py --scenario summer-high-pv --episodes 5
+    python benchmarks/load_forecasts.py --holidays            # the 9 weekday holidays of 2016
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import numpy as np
 
 from thermogrid_env.config import get_scenario
 from thermogrid_env.forecast.load import SeasonalEmpiricalLoadForecaster
+from thermogrid_env.sim.calendar import public_holidays
 from thermogrid_env.sim.episode import sample_episode
 from thermogrid_env.sim.exogenous import heating_free_profiles, year_profiles
 
@@ -87,26 +92,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", default="winter-high-der")
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--holidays", action="store_true",
+                        help="episodes starting on the weekday public holidays of 2016 (ignores --episodes)")
     args = parser.parse_args(argv)
     methods = {
         "seasonal empirical, 16 days of the same type (default)":
             lambda: SeasonalEmpiricalLoadForecaster(16, True, QUANTILES),
         "seasonal empirical, 8 days of the same type": lambda: SeasonalEmpiricalLoadForecaster(8, True, QUANTILES),
         "seasonal empirical, 28 days of the same type": lambda: SeasonalEmpiricalLoadForecaster(28, True, QUANTILES),
+        "seasonal empirical, 16 days of the same type, holidays by weekday":
+            lambda: SeasonalEmpiricalLoadForecaster(16, True, QUANTILES, holidays=False),
         "seasonal empirical, 16 days of any type": lambda: SeasonalEmpiricalLoadForecaster(16, False, QUANTILES),
         "same time yesterday": lambda: None,
         "persistence": lambda: None,
     }
     t0 = time.perf_counter()
     pooled: dict[str, dict[str, float]] = {}
-    for i in range(args.episodes):
-        # two-day episodes: every 24-h forecast issued on the first day ends inside the episode
-        episode = sample_episode(get_scenario(args.scenario, episode_days=2), np.random.default_rng(args.seed + i))
+    # two-day episodes: every 24-h forecast issued on the first day ends inside the episode
+    starts = ([str(d) for d in sorted(public_holidays(2016)) if d.weekday() < 5] if args.holidays
+              else [None] * args.episodes)
+    for i, start in enumerate(starts):
+        scenario = get_scenario(args.scenario, episode_days=2, start_date=start)
+        episode = sample_episode(scenario, np.random.default_rng(args.seed + i))
         for name, sums in score_episode(episode, methods).items():
             acc = pooled.setdefault(name, dict.fromkeys(sums, 0.0))
             for key, value in sums.items():
                 acc[key] += value
-    print(f"{args.scenario}: {args.episodes} episodes, forecasts issued every 4 h over the first day for the next "
+    days = f"episodes starting on {', '.join(starts)}" if args.holidays else f"{args.episodes} episodes"
+    print(f"{args.scenario}: {days}, forecasts issued every 4 h over the first day for the next "
           f"24 h, every feeder load\n")
     print("| forecaster | pinball / mean load | coverage 10-90 % | median MAE / mean load | feeder MAE / mean feeder load |")
     print("|---|---:|---:|---:|---:|")

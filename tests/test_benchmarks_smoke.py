@@ -96,7 +96,11 @@ def test_load_forecasts_benchmark_runs() -> None:
                          capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     rows = [line for line in out.stdout.splitlines() if line.startswith("| ")]
-    assert rows[0].startswith("| forecaster | pinball") and len(rows) == 7
+    assert rows[0].startswith("| forecaster | pinball") and len(rows) == 8
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "load_forecasts.py"), "--holidays"],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "episodes starting on 2016-01-01, 2016-03-25," in out.stdout
 
 
 def test_rl_ppo_benchmark_quick(tmp_path) -> None:

@@ -1,5 +1,6 @@
 """Probabilistic base-load forecasts: no look-ahead, shapes and order, calibration, skill."""
 
+import datetime as dt
 import importlib.util
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from thermogrid_env.config import get_scenario
 from thermogrid_env.errors import ConfigError
 from thermogrid_env.forecast import LoadForecaster, SeasonalEmpiricalLoadForecaster
+from thermogrid_env.sim.calendar import is_rest_day
 from thermogrid_env.sim.episode import sample_episode
 from thermogrid_env.sim.exogenous import LOCAL_TZ, year_profiles
 
@@ -33,9 +35,35 @@ def test_ensemble_days_are_known_at_issue_time_and_of_the_same_day_type(episode)
         assert rows.shape == (horizon, 16)
         assert rows.max() < pos[step]  # strictly before the issue quarter hour: no look-ahead
         targets = pos[np.minimum(np.arange(step + 1, step + 1 + horizon), len(pos) - 1)]
-        day_type = local.weekday.to_numpy() >= 5  # working day or weekend
+        day_type = is_rest_day(local)  # working day, or weekend / public holiday
         assert (day_type[rows] == day_type[targets][:, None]).all()
         assert (local.hour.to_numpy()[rows] == local.hour.to_numpy()[targets][:, None]).mean() > 0.95  # same time
+
+
+@pytest.mark.parametrize("holidays", [True, False])
+def test_public_holidays_draw_rest_days(holidays: bool) -> None:
+    """Ascension Day (Thursday 5 May 2016) is forecast from weekends and holidays, and the Friday
+    after from working days only; with ``holidays=False`` the holiday counts as a Thursday."""
+    ep = sample_episode(get_scenario("winter-high-der", start_date="2016-05-04", episode_days=3),
+                        np.random.default_rng(0))
+    fc = SeasonalEmpiricalLoadForecaster(history_days=16, holidays=holidays)
+    fc.reset(ep)
+    index, _, _ = year_profiles(tuple(ep.community.feeder.load_profile))
+    local = index.tz_convert(LOCAL_TZ)
+    pos = index.get_indexer(ep.exogenous.time_utc.floor("15min"))
+    rows = fc.sample_positions(0, 2 * 96)  # issued at the start of 4 May, covering 5 and 6 May
+    target_day = local[pos[1:2 * 96 + 1]].date
+    on_holiday = target_day == pd.Timestamp("2016-05-05").date()
+    after = target_day == pd.Timestamp("2016-05-06").date()
+    weekday = local.weekday.to_numpy()
+    rest = is_rest_day(local)
+    assert on_holiday.sum() == 96 and after.sum() >= 40  # the episode starts at midday
+    if holidays:
+        assert rest[rows[on_holiday]].all()
+        assert pd.Timestamp("2016-03-28").date() in set(local[rows[on_holiday].ravel()].date)  # Easter Monday
+    else:
+        assert (weekday[rows[on_holiday]] < 5).all()
+    assert not rest[rows[after]].any()  # never a holiday or weekend for a working day
 
 
 def test_forecast_shapes_order_and_scale(episode) -> None:
@@ -89,8 +117,10 @@ def test_history_before_the_shipped_year_wraps_around() -> None:
     fc.reset(sample_episode(scenario, np.random.default_rng(0)))
     index, _, _ = year_profiles(("H0-B",))
     days = pd.DatetimeIndex(index[fc.sample_positions(0, 8).ravel()]).tz_convert(LOCAL_TZ)
-    # Friday 1 January, afternoon: the working days before it are taken from December 2016.
-    assert (days.month == 12).all() and (days.weekday < 5).all()
+    # Friday 1 January (New Year, a rest day), afternoon: the weekends and holidays before it are
+    # taken from the end of 2016, Christmas included.
+    assert (days.month >= 11).all() and is_rest_day(days).all()
+    assert {dt.date(2016, 12, 25), dt.date(2016, 12, 26)} <= set(days.date)
 
 
 def test_weather_and_load_forecasters_are_told_apart() -> None:

@@ -10,8 +10,9 @@ environment's observations.
 
 :class:`SeasonalEmpiricalLoadForecaster` is an analogue-ensemble forecaster: the forecast of a load
 at a target time is the empirical distribution (Weibull plotting positions) of that load at the
-same time of day on the ``history_days`` most recent days of the same day type (working day or
-weekend) that are already known at the issue time (for longer leads, days further back). It uses
+same time of day on the ``history_days`` most recent days of the same day type (working day, or
+rest day: weekend or public holiday of the profiles' calendar, :mod:`thermogrid_env.sim.calendar`)
+that are already known at the issue time (for longer leads, days further back). It uses
 only data before the issue time, needs no training and is calibrated by construction on
 stationary stretches of data. History before 1 January 2016 (the shipped year) is taken from the same calendar days of
 late December 2016 (the year wraps around), an approximation for episodes in the first weeks.
@@ -27,6 +28,7 @@ import numpy as np
 
 from thermogrid_env.errors import ConfigError
 from thermogrid_env.forecast.base import DEFAULT_QUANTILES, check_quantiles
+from thermogrid_env.sim.calendar import is_rest_day
 from thermogrid_env.sim.exogenous import LOCAL_TZ, heating_free_profiles, year_profiles
 
 if TYPE_CHECKING:
@@ -106,8 +108,12 @@ class SeasonalEmpiricalLoadForecaster:
             ``benchmarks/load_forecasts.py`` the default 16 had a pinball loss within 2 % of the best
             of 8, 16 and 28 days (winter and summer) and a 10-90 % coverage of 0.81-0.82 (8 days:
             0.78).
-        same_day_type: Draw the days from the target's day type only (working day Monday-Friday or
-            weekend, in Berlin local time; public holidays are not told apart), going further back.
+        same_day_type: Draw the days from the target's day type only (working day, or rest day:
+            Saturday, Sunday or public holiday, in Berlin local time), going further back.
+        holidays: Count public holidays (:func:`~thermogrid_env.sim.calendar.public_holidays`) as
+            rest days (default); ``False`` treats them by their weekday. Measured by
+            ``benchmarks/load_forecasts.py --holidays`` (forecasts issued on the 9 weekday holidays
+            of 2016): see the README.
         quantiles: Quantile levels.
 
     Raises:
@@ -115,11 +121,12 @@ class SeasonalEmpiricalLoadForecaster:
     """
 
     def __init__(self, history_days: int = 16, same_day_type: bool = True,
-                 quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> None:
+                 quantiles: tuple[float, ...] = DEFAULT_QUANTILES, holidays: bool = True) -> None:
         if not (isinstance(history_days, (int, np.integer)) and history_days >= 2):
             raise ConfigError(f"history_days must be an integer >= 2, got {history_days!r}.")
         self.history_days = int(history_days)
         self.same_day_type = bool(same_day_type)
+        self.holidays = bool(holidays)
         self._day_type: np.ndarray | None = None
         self._quantiles = check_quantiles(quantiles)
         self._q_levels = np.asarray(self._quantiles)
@@ -143,8 +150,9 @@ class SeasonalEmpiricalLoadForecaster:
         self._tables = (p_norm, q_norm)
         self._rating = (feeder.load_p_kw * scale, feeder.load_q_kvar * scale)
         self._pos = pos
-        weekday = index.tz_convert(LOCAL_TZ).weekday.to_numpy()  # Monday 0 .. Sunday 6
-        self._day_type = (weekday >= 5).astype(int) if self.same_day_type else np.zeros_like(weekday)
+        local = index.tz_convert(LOCAL_TZ)
+        rest = is_rest_day(local) if self.holidays else local.weekday.to_numpy() >= 5
+        self._day_type = rest.astype(int) if self.same_day_type else np.zeros(len(index), dtype=int)
 
     def sample_positions(self, step: int, horizon_steps: int) -> np.ndarray:
         """``(horizon_steps, history_days)`` rows of the year tables forming each lead's ensemble.
