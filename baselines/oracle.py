@@ -16,24 +16,30 @@ import numpy as np
 from baselines.protocol import EnvController
 from thermogrid_env.errors import ConfigError
 from thermogrid_env.sim.simulator import Setpoints
+from thermogrid_env.sim.view import ControllerView
 
 
 class OracleController(EnvController):
-    """Perfect-foresight OPF controller.
+    """Perfect-foresight OPF controller (the only controller that reads the whole episode).
 
     Args:
         formulation: OPF formulation key (``"distflow-socp"``, ``"bim-socp"``, ``"lindistflow"``,
             ``"ac-nlp"``).
         exactness: What to do about an inexact relaxation (see ``thermogrid_env.opf``).
-        weights: Objective weights (``thermogrid_env.opf.ObjectiveWeights``); default weights.
+        weights: Objective weights (:class:`~thermogrid_env.config.RewardWeights`); default: the
+            scenario's reward weights (then the oracle maximises the return it is scored with).
+        network_limits: ``"penalty"`` (default: the reward's voltage and overload terms) or
+            ``"hard"`` (voltage band and ampacity as constraints).
         **solve_kwargs: Further arguments of :func:`thermogrid_env.opf.solve_opf`.
 
     Attributes:
         solution: The OPF solution of the current episode (``None`` before the first reset).
     """
 
+    perfect_foresight = True
+
     def __init__(self, formulation: str = "distflow-socp", exactness: str = "auto", weights: Any = None,
-                 **solve_kwargs: Any) -> None:
+                 network_limits: str = "penalty", **solve_kwargs: Any) -> None:
         super().__init__()
         from thermogrid_env.errors import import_optional  # noqa: PLC0415
 
@@ -41,26 +47,31 @@ class OracleController(EnvController):
         self.formulation = formulation
         self.exactness = exactness
         self.weights = weights
+        self.network_limits = network_limits
         self.solve_kwargs = solve_kwargs
         self.solution: Any = None
+        self._start = 0
 
-    def on_reset(self, env: Any) -> None:
+    def on_reset(self, view: ControllerView) -> None:
         """Solve the episode's OPF from the environment's initial state."""
         from thermogrid_env.opf import solve_opf  # noqa: PLC0415
         from thermogrid_env.opf.episode import opf_data_from_episode  # noqa: PLC0415
 
-        data = opf_data_from_episode(env.episode, simulator=env.simulator, state=env.sim_state,
-                                     weights=self.weights)
+        if view.episode is None:
+            raise ConfigError("OracleController needs the perfect-foresight view (view.episode).")
+        data = opf_data_from_episode(view.episode, state=self.env.sim_state, weights=self.weights,
+                                     network_limits=self.network_limits)
+        self._start = view.step
         self.solution = solve_opf(data, self.formulation, exactness=self.exactness, **self.solve_kwargs)
 
-    def setpoints(self, env: Any) -> Setpoints:
+    def setpoints(self, view: ControllerView) -> Setpoints:
         """The optimal set-points of the current step."""
         if self.solution is None:
             raise ConfigError("OracleController: call reset(env) after env.reset() first.")
-        return plan_setpoints(self.solution, env.step_index)
+        return plan_setpoints(self.solution, view.step - self._start)
 
 
-def plan_setpoints(solution: Any, period: int) -> Setpoints:
+def plan_setpoints(solution: Any, period: int, n_ev: int | None = None, ev_index: np.ndarray | None = None) -> Setpoints:
     """The simulator's set-points of one period of an OPF plan.
 
     PV curtailment becomes the curtailed share of the available power (the simulator's input).
@@ -68,10 +79,17 @@ def plan_setpoints(solution: Any, period: int) -> Setpoints:
     Args:
         solution: An :class:`~thermogrid_env.opf.solution.OPFSolution`.
         period: Period of the plan.
+        n_ev, ev_index: When the plan covers only some EVs (a causal planner's plugged EVs), the
+            community's EV count and the plan's EV columns' indices; the others get 0 kW.
     """
     sol = solution
     avail = sol.pv_p_kw[period] + sol.pv_curtailment_kw[period]
     with np.errstate(invalid="ignore", divide="ignore"):
         curtail = np.where(avail > 1e-9, sol.pv_curtailment_kw[period] / avail, 0.0)
-    return Setpoints(hp_p_kw=sol.hp_p_kw[period], ev_p_kw=sol.ev_p_kw[period], pv_curtailment=curtail,
+    ev_p = sol.ev_p_kw[period]
+    if ev_index is not None:
+        full = np.zeros(int(n_ev))
+        full[ev_index] = ev_p
+        ev_p = full
+    return Setpoints(hp_p_kw=sol.hp_p_kw[period], ev_p_kw=ev_p, pv_curtailment=curtail,
                      pv_q_kvar=sol.pv_q_kvar[period])

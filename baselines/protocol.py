@@ -4,10 +4,13 @@
   import this package, and re-exported here): ``predict(observation, state=None,
   episode_start=None, deterministic=True) -> (action, state)``. An SB3 model satisfies it as is.
 * Optional hook ``reset(env)``: :func:`thermogrid_env.evaluate` calls it after every
-  ``env.reset`` so that a hand-written controller can read the physical state on
-  ``env.unwrapped`` (``scenario``, ``episode``, ``sim_state``, ``last_result``, ``action_spec``).
+  ``env.reset`` so that a hand-written controller can read what it may know through
+  ``env.unwrapped.controller_view()``.
 * :class:`EnvController` - base class of such controllers: implement :meth:`EnvController.setpoints`
-  in physical units; the base class converts them into the normalised action.
+  in physical units from the :class:`~thermogrid_env.sim.view.ControllerView` of the step (what is
+  knowable then: measured state, forecasts, tariff, feeder, plugged EVs' declared departure and
+  need); the base class converts them into the normalised action. Only a controller that declares
+  ``perfect_foresight = True`` (the oracle) gets the episode in its view.
 * :class:`PredictAdapter` / :func:`as_controller` - wrap a predict-only object (an SB3 model, a
   recurrent sb3-contrib model) so it also has the ``reset`` hook and keeps its recurrent state.
 """
@@ -15,12 +18,13 @@
 from __future__ import annotations
 
 import abc
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
 from thermogrid_env.evaluation import Controller, resolve_controller
 from thermogrid_env.sim.simulator import Setpoints
+from thermogrid_env.sim.view import ControllerView
 
 __all__ = ["Controller", "EnvController", "PredictAdapter", "ResettableController", "as_controller"]
 
@@ -34,12 +38,20 @@ class ResettableController(Controller, Protocol):
 
 
 class EnvController(abc.ABC):
-    """Base of controllers that act on the physical state of ``env.unwrapped``, not on observations.
+    """Base of controllers that act on what they may know, in physical units, not on observations.
 
-    Subclasses implement :meth:`setpoints` (and optionally :meth:`on_reset`); :meth:`predict`
-    converts the set-points with ``env.unwrapped.action_spec.from_setpoints``, so the controller
-    goes through the same action interface (and clipping) as a learned policy.
+    Subclasses implement :meth:`setpoints` (and optionally :meth:`on_reset`) from the step's
+    :class:`~thermogrid_env.sim.view.ControllerView`; :meth:`predict` converts the set-points with
+    ``env.unwrapped.action_spec.from_setpoints``, so the controller goes through the same action
+    interface (and clipping) as a learned policy.
+
+    Class attributes:
+        perfect_foresight: The controller reads the whole episode (``view.episode``): only the
+            oracle may; every other controller is causal (tested: its actions before a step do not
+            depend on anything after it).
     """
+
+    perfect_foresight: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._env: Any = None
@@ -53,30 +65,33 @@ class EnvController(abc.ABC):
         """
         if self._env is None:
             raise RuntimeError(
-                f"{type(self).__name__} reads the physical state of the environment: call "
+                f"{type(self).__name__} reads the controller view of the environment: call "
                 "controller.reset(env) after env.reset() (thermogrid_env.evaluate does this)."
             )
         return self._env
 
+    def view(self) -> ControllerView:
+        """The current step's view (with the episode only for perfect-foresight controllers)."""
+        return self.env.controller_view(perfect_foresight=self.perfect_foresight)
+
     def reset(self, env: Any) -> None:
         """Bind to the environment at the start of an episode (after ``env.reset``)."""
         self._env = env.unwrapped
-        self.on_reset(self._env)
+        self.on_reset(self.view())
 
-    def on_reset(self, env: Any) -> None:
+    def on_reset(self, view: ControllerView) -> None:
         """Per-episode initialisation (default: nothing).
 
         Args:
-            env: The unwrapped environment, already reset.
+            view: The view at the first step.
         """
 
     @abc.abstractmethod
-    def setpoints(self, env: Any) -> Setpoints:
+    def setpoints(self, view: ControllerView) -> Setpoints:
         """Physical set-points of the next step.
 
         Args:
-            env: The unwrapped environment (``env.sim_state`` is the state at the start of the
-                step, ``env.last_result`` the measurements of the previous step or ``None``).
+            view: What the controller may know at the start of the step.
         """
 
     def predict(
@@ -92,7 +107,7 @@ class EnvController(abc.ABC):
         box exactly (the environment accepts float32 and float64).
         """
         env = self.env
-        return env.action_spec.from_setpoints(self.setpoints(env), dtype=np.float64), state
+        return env.action_spec.from_setpoints(self.setpoints(self.view()), dtype=np.float64), state
 
 
 class PredictAdapter:

@@ -39,15 +39,15 @@ Rules (parameters in :class:`RuleBasedConfig`):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from baselines.protocol import EnvController
 from thermogrid_env.config import ComfortBand, Tariff
 from thermogrid_env.errors import ConfigError
-from thermogrid_env.physics import ev, heat_pump
+from thermogrid_env.physics import heat_pump
 from thermogrid_env.sim.simulator import Setpoints
+from thermogrid_env.sim.view import ControllerView
 
 __all__ = [
     "RuleBasedConfig", "RuleBasedController", "hp_target_c", "plan_ev_power_kw", "volt_var_q_kvar",
@@ -176,81 +176,75 @@ class RuleBasedController(EnvController):
         super().__init__()
         self.config = config or RuleBasedConfig()
 
-    def on_reset(self, env: Any) -> None:
-        """Cache the step length, the horizon and the tariff prices of the episode."""
-        episode = env.episode
-        c = episode.community
-        self._dt_h = env.scenario.dt_h
-        self._n_steps = env.scenario.n_steps
-        self._prices = np.asarray(episode.exogenous.price_eur_per_kwh, dtype=float)
-        self._n_bus = c.feeder.n_bus
+    def on_reset(self, view: ControllerView) -> None:
+        """Cache the step length, the horizon and the tariff's prices of the episode."""
+        self._dt_h = view.dt_h
+        self._n_steps = view.n_steps
+        self._prices = np.asarray(view.price_eur_per_kwh, dtype=float)
+        self._n_bus = view.community.feeder.n_bus
         self._surplus_kw = np.zeros(self._n_bus)
 
-    def setpoints(self, env: Any) -> Setpoints:
+    def setpoints(self, view: ControllerView) -> Setpoints:
         """Apply rules 1-6 for the next step."""
-        self._surplus_kw = self._local_surplus_kw(env)
-        v_pu = env.last_result.v_pu if env.last_result is not None else np.ones(self._n_bus)
-        curtail, q_kvar = self._pv_setpoints(env, v_pu)
+        self._surplus_kw = self._local_surplus_kw(view)
+        v_pu = view.last.v_pu if view.last is not None and view.last.converged else np.ones(self._n_bus)
+        curtail, q_kvar = self._pv_setpoints(view, v_pu)
         return Setpoints(
-            hp_p_kw=self._hp_setpoints(env),
-            ev_p_kw=self._ev_setpoints(env),
+            hp_p_kw=self._hp_setpoints(view),
+            ev_p_kw=self._ev_setpoints(view),
             pv_curtailment=curtail,
             pv_q_kvar=q_kvar,
         )
 
     # ------------------------------------------------------------------ rules
-    def _local_surplus_kw(self, env: Any) -> np.ndarray:
+    def _local_surplus_kw(self, view: ControllerView) -> np.ndarray:
         """``(n_bus,)`` PV available minus uncontrollable load at each bus, previous step [kW]."""
-        last, c = env.last_result, env.episode.community
+        last, c = view.last, view.community
         if last is None or c.n_pv == 0:
             return np.zeros(self._n_bus)
         n = self._n_bus
-        controllable = np.bincount(c.hp_bus, last.hp_p_kw, n) + np.bincount(c.ev_bus, last.ev_p_kw, n)
-        pv_produced = np.bincount(c.pv_bus, last.pv_p_kw, n)
-        pv_available = np.bincount(c.pv_bus, last.pv_available_kw, n)
+        controllable = np.bincount(c.houses.bus, last.hp_p_kw, n) + np.bincount(c.ev_bus, last.ev_p_kw, n)
+        pv_produced = np.bincount(c.pvs.bus, last.pv_p_kw, n)
+        pv_available = np.bincount(c.pvs.bus, last.pv_available_kw, n)
         uncontrollable = last.bus_p_kw - controllable + pv_produced
         return np.maximum(pv_available - uncontrollable, 0.0)
 
-    def _hp_setpoints(self, env: Any) -> np.ndarray:
-        c, cfg = env.episode.community, self.config
-        if c.n_hp == 0:
+    def _hp_setpoints(self, view: ControllerView) -> np.ndarray:
+        houses, cfg = view.community.houses, self.config
+        if houses.n == 0:
             return np.zeros(0)
-        k = env.sim_state.step
-        exo = env.episode.exogenous
-        t_amb = float(exo.t_ambient_c[k])
-        comfort = env.scenario.comfort
-        hour_end = float(exo.hour_local[k]) + self._dt_h  # target for the end of the step
-        target = np.full(c.n_hp, hp_target_c(hour_end, comfort, env.scenario.tariff, cfg))
-        boosted = self._surplus_kw[c.hp_bus] > cfg.pv_surplus_min_kw
+        t_amb = view.t_ambient_c
+        comfort = view.scenario.comfort
+        hour_end = float(view.hour_local[min(view.step, view.n_steps - 1)]) + self._dt_h  # target at the step's end
+        target = np.full(houses.n, hp_target_c(hour_end, comfort, view.scenario.tariff, cfg))
+        boosted = self._surplus_kw[houses.bus] > cfg.pv_surplus_min_kw
         target = np.where(boosted, np.minimum(target + cfg.pv_boost_k, comfort.t_max_c - cfg.comfort_margin_k), target)
-        cop = heat_pump.device_cop(c.heat_pumps, t_amb)
-        b = c.buildings
+        cop = heat_pump.device_cop(houses.heat_pump, t_amb)
+        b = houses.building
         feed_forward_kw = b.heat_loss_coefficient_kw_per_k * (target - t_amb) / cop
         gain_kw_per_k = cfg.hp_response_per_step * b.c_i_kwh_per_k / (cop * self._dt_h)
-        p_kw = feed_forward_kw + gain_kw_per_k * (target - np.asarray(env.sim_state.t_indoor_c))
-        return np.clip(p_kw, 0.0, c.heat_pumps.p_rated_el_kw)
+        p_kw = feed_forward_kw + gain_kw_per_k * (target - np.asarray(view.t_indoor_c))
+        return np.clip(p_kw, 0.0, houses.p_max_kw)
 
-    def _ev_setpoints(self, env: Any) -> np.ndarray:
-        sessions, cfg = env.episode.ev_sessions, self.config
-        if sessions is None:
-            return np.zeros(0)
-        k, dt_h = env.sim_state.step, self._dt_h
-        soc = np.asarray(env.sim_state.ev_soc)
-        plugged = ev.available(sessions, k)
-        p_kw = np.zeros(sessions.n_evs)
-        deadline = np.minimum(sessions.departure_step, self._n_steps)
+    def _ev_setpoints(self, view: ControllerView) -> np.ndarray:
+        evs, cfg = view.evs, self.config
+        p_kw = np.zeros(evs.n)
+        if evs.n == 0:
+            return p_kw
+        k, dt_h = view.step, self._dt_h
+        c = view.community
         # Local PV surplus shared by the plugged-in EVs of each bus (rule 4).
-        c = env.episode.community
-        n_plugged_at_bus = np.bincount(c.ev_bus, plugged.astype(float), self._n_bus)
-        for i in np.flatnonzero(plugged):
-            cap, eff, p_max = sessions.capacity_kwh[i], sessions.efficiency[i], sessions.p_max_kw[i]
-            headroom_kwh = (1.0 - soc[i]) * cap
-            need_kwh = max(sessions.soc_target[i] - soc[i], 0.0) * cap
+        n_plugged_at_bus = np.bincount(c.ev_bus, evs.plugged.astype(float), self._n_bus)
+        for i in np.flatnonzero(evs.plugged):
+            soc, cap, eff, p_max = evs.soc[i], evs.capacity_kwh[i], evs.efficiency[i], evs.p_max_kw[i]
+            deadline = int(evs.deadline_step[i])
+            headroom_kwh = (1.0 - soc) * cap
+            need_kwh = max(evs.target_kwh[i] - soc * cap, 0.0)
             plan_kwh = min(need_kwh * (1.0 + cfg.ev_energy_margin), headroom_kwh)
-            end = max(int(deadline[i]) - cfg.ev_finish_early_steps, k + 1)
+            end = max(deadline - cfg.ev_finish_early_steps, k + 1)
             p = plan_ev_power_kw(self._prices[k:end], plan_kwh / eff, p_max, dt_h)
             # Safety: deliver now what the remaining steps could no longer deliver.
-            after_kwh = p_max * dt_h * max(int(deadline[i]) - k - 1, 0)
+            after_kwh = p_max * dt_h * max(deadline - k - 1, 0)
             p = max(p, (need_kwh / eff - after_kwh) / dt_h)
             surplus = self._surplus_kw[c.ev_bus[i]] / max(n_plugged_at_bus[c.ev_bus[i]], 1.0)
             if headroom_kwh > 0.0:
@@ -258,10 +252,10 @@ class RuleBasedController(EnvController):
             p_kw[i] = min(p, p_max, headroom_kwh / (eff * dt_h))
         return p_kw
 
-    def _pv_setpoints(self, env: Any, v_pu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        c, cfg = env.episode.community, self.config
-        if c.n_pv == 0:
+    def _pv_setpoints(self, view: ControllerView, v_pu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pvs, cfg = view.community.pvs, self.config
+        if pvs.n == 0:
             return np.zeros(0), np.zeros(0)
-        v = v_pu[c.pv_bus]
-        return (volt_watt_curtailment(v, env.scenario.v_max_pu, cfg),
-                volt_var_q_kvar(v, c.pv_systems.s_inverter_kva, cfg))
+        v = v_pu[pvs.bus]
+        return (volt_watt_curtailment(v, view.scenario.v_max_pu, cfg),
+                volt_var_q_kvar(v, pvs.s_inverter_kva, cfg))

@@ -10,13 +10,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from baselines.protocol import EnvController
-from thermogrid_env.physics import ev
 from thermogrid_env.sim.simulator import Setpoints
+from thermogrid_env.sim.view import ControllerView
 
 __all__ = ["UncontrolledController"]
 
@@ -24,8 +22,8 @@ __all__ = ["UncontrolledController"]
 class UncontrolledController(EnvController):
     """Full-power EV charging, on/off thermostat heat pumps, PV at unity power factor.
 
-    Reads ``env.unwrapped.sim_state`` (indoor temperatures, EV state of charge) and the EV
-    sessions of ``env.unwrapped.episode``; the observation is not used.
+    Reads the measured indoor temperatures and the plugged EVs' state of charge from the
+    controller view; the observation is not used.
     """
 
     def __init__(self) -> None:
@@ -34,31 +32,21 @@ class UncontrolledController(EnvController):
         self._t_on_c = 0.0
         self._t_off_c = 0.0
 
-    def on_reset(self, env: Any) -> None:
+    def on_reset(self, view: ControllerView) -> None:
         """Thermostat thresholds from the comfort band; every heat pump starts off unless cold."""
-        comfort = env.scenario.comfort
+        comfort = view.scenario.comfort
         self._t_on_c = comfort.t_setpoint_c - comfort.hysteresis_k / 2.0
         self._t_off_c = comfort.t_setpoint_c + comfort.hysteresis_k / 2.0
-        self._heating = np.asarray(env.sim_state.t_indoor_c) < self._t_on_c
+        self._heating = np.asarray(view.t_indoor_c) < self._t_on_c
 
-    def setpoints(self, env: Any) -> Setpoints:
+    def setpoints(self, view: ControllerView) -> Setpoints:
         """Thermostat decision and full-power charging for the next step."""
-        community, state = env.episode.community, env.sim_state
-        t_in = np.asarray(state.t_indoor_c)
+        c = view.community
+        t_in = np.asarray(view.t_indoor_c)
         self._heating = np.where(t_in < self._t_on_c, True, np.where(t_in > self._t_off_c, False, self._heating))
-        hp_p_kw = (
-            np.where(self._heating, community.heat_pumps.p_rated_el_kw, 0.0)
-            if community.n_hp else np.zeros(0)
-        )
-        sessions = env.episode.ev_sessions
-        if sessions is not None:
-            charging = ev.available(sessions, state.step) & (np.asarray(state.ev_soc) < 1.0)
-            ev_p_kw = np.where(charging, sessions.p_max_kw, 0.0)
-        else:
-            ev_p_kw = np.zeros(0)
-        return Setpoints(
-            hp_p_kw=hp_p_kw,
-            ev_p_kw=ev_p_kw,
-            pv_curtailment=np.zeros(community.n_pv),
-            pv_q_kvar=np.zeros(community.n_pv),
-        )
+        hp_p_kw = np.where(self._heating, c.houses.p_max_kw, 0.0)
+        evs = view.evs
+        charging = evs.plugged & (np.nan_to_num(evs.soc, nan=1.0) < 1.0)
+        ev_p_kw = np.where(charging, np.nan_to_num(evs.p_max_kw), 0.0)
+        return Setpoints(hp_p_kw=hp_p_kw, ev_p_kw=ev_p_kw, pv_curtailment=np.zeros(c.n_pv),
+                         pv_q_kvar=np.zeros(c.n_pv))

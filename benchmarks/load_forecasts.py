@@ -54,7 +54,7 @@ def pinball(truth: np.ndarray, quantiles: np.ndarray, levels: np.ndarray) -> np.
 def score_episode(episode, methods: dict) -> dict[str, dict[str, float]]:
     """Scores of every method on one episode (sums, to be pooled over episodes)."""
     c = episode.community
-    names, scale = heating_free_profiles(c.feeder, c.hp_load)
+    names, scale = heating_free_profiles(c.feeder, c.houses.load)
     index, p_norm, _ = year_profiles(names)
     pos = index.get_indexer(episode.exogenous.time_utc.floor("15min"))
     rated = c.feeder.load_p_kw * scale

@@ -14,11 +14,18 @@ Snapshots: the feeder's nominal loads times a random factor in [0.5, 1.5] per bu
 (seeded). Modes: ``single`` (one snapshot per call, the environment's step) and ``batched``
 (``--batch`` snapshots in one call, e.g. a day-ahead evaluation); times are per snapshot, medians
 over the repeats. pandapower has no batch mode: its column is the median ``runpp`` time of one
-snapshot (``trafo_model="pi"``, angles with the DC initial guess, default tolerance), measured in
-the same run. "numba" is the default (serial) kernel, "numba parallel" the same with
-``parallel=True`` over numba's threads (helps only when cores are idle). Speed-up = pandapower
+snapshot (its default ``trafo_model="t"``, as ``from_pandapower``'s default; angles with the DC
+initial guess, default tolerance), measured in the same run. "numba" is the default (serial)
+kernel, "numba parallel" the same with ``parallel=True`` over numba's threads (helps only when
+cores are idle). Speed-up = pandapower
 time / numba time. The last column checks that both solvers agree.
 BLAS is limited to one thread unless ``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS`` are set.
+
+A second table times the robustness paths on pandapower's Kerber overhead-line Landnetz
+(``create_kerber_landnetz_freileitung_1``, 15 buses) with every load scaled: 5.28x (near the nose
+point of the PV curve: the sweep stops after ``max_iter`` sweeps and the Newton-Raphson fallback
+finishes) and 20x (no solution: the time until ``PowerFlowDiverged`` is raised), one snapshot per
+call.
 
 Usage::
 
@@ -51,6 +58,7 @@ from thermogrid_env.physics import powerflow  # noqa: E402
 from thermogrid_env.physics.powerflow import PowerFlowSolver  # noqa: E402
 
 FEEDERS = ("semiurb4", "kerber-vorstadt", "ieee-eu-lv")
+STRESS_FACTORS = {"near the nose (5.28x load)": 5.28, "no solution (20x load)": 20.0}
 
 
 def load_net(name: str) -> Any:
@@ -120,7 +128,7 @@ def run_pandapower(net: Any, feeder: Feeder, factor: np.ndarray, v_pu: np.ndarra
         net.load.loc[on, "p_mw"] = base_p * factor[k, load_bus]
         net.load.loc[on, "q_mvar"] = base_q * factor[k, load_bus]
         t0 = time.perf_counter()
-        pp.runpp(net, trafo_model="pi", calculate_voltage_angles=True, init="dc")
+        pp.runpp(net, calculate_voltage_angles=True, init="dc")
         if k > 0:
             times.append(time.perf_counter() - t0)
         res = net.res_bus.dropna()
@@ -160,6 +168,52 @@ def bench_feeder(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         row["max_dv"] = max_dv
         rows.append(row)
     return rows
+
+
+def bench_stress(repeat: int) -> list[dict[str, Any]]:
+    """Median time per call [s] of the fallback paths (see the module docstring)."""
+    import random  # noqa: PLC0415
+
+    import pandapower.networks as pn  # noqa: PLC0415
+
+    from thermogrid_env.errors import PowerFlowDiverged  # noqa: PLC0415
+
+    random.seed(2016)  # its branch-out cable types are drawn from the global `random`
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = pn.create_kerber_landnetz_freileitung_1()
+        feeder = from_pandapower(net, "kerber-landnetz-freileitung")
+    on = net.load[net.load.in_service]
+    idx = np.array([feeder.bus_index(b) for b in on.bus])
+    p0, q0 = np.zeros(feeder.n_bus), np.zeros(feeder.n_bus)
+    np.add.at(p0, idx, on.p_mw.to_numpy(float) * on.scaling.to_numpy(float) * 1e3)
+    np.add.at(q0, idx, on.q_mvar.to_numpy(float) * on.scaling.to_numpy(float) * 1e3)
+    backends = ["numba", "numpy"] if powerflow.HAS_NUMBA else ["numpy"]
+    rows = []
+    for case, factor in STRESS_FACTORS.items():
+        row: dict[str, Any] = {"feeder": feeder.name, "n_bus": feeder.n_bus, "case": case}
+        for key in backends:
+            solver = PowerFlowSolver(feeder, backend=key)
+
+            def call(s: PowerFlowSolver = solver, x: float = factor) -> str:
+                try:
+                    return f"{int(s.solve(x * p0, x * q0).iterations)} iterations"
+                except PowerFlowDiverged:
+                    return "PowerFlowDiverged"
+
+            row["outcome"] = call()
+            row[key] = median_time(call, repeat)
+        rows.append(row)
+    return rows
+
+
+def print_stress_table(rows: list[dict[str, Any]]) -> None:
+    print("\n| feeder | n_bus | case | outcome | numba [µs/snapshot] | numpy [µs/snapshot] |")
+    print("|---|---:|---|---|---:|---:|")
+    for r in rows:
+        numba = f"{r['numba'] * 1e6:,.0f}" if "numba" in r else "–"
+        print(f"| {r['feeder']} | {r['n_bus']} | {r['case']} | {r['outcome']} | {numba} | "
+              f"{r['numpy'] * 1e6:,.0f} |")
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -207,6 +261,7 @@ def main(argv: list[str] | None = None) -> None:
         rows += bench_feeder(name, args)
         print(f"  done: {name}", file=sys.stderr, flush=True)
     print_table(rows)
+    print_stress_table(bench_stress(repeat=5 if args.quick else 50))
 
 
 if __name__ == "__main__":

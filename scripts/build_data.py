@@ -2,10 +2,12 @@
 
 Sources (see ``thermogrid_env/data/ATTRIBUTION.md`` for licences and citations):
 
-* SimBench (installed package ``simbench``, extra ``[data]``): the feeders
-  ``1-LV-semiurb4--0-sw`` and ``1-LV-rural2--0-sw`` (via ``simbench.get_simbench_net`` and
-  :func:`thermogrid_env.network.from_pandapower`) and the 2016 15-min profiles of the package's
-  complete data set ``1-complete_data-mixed-all-2-sw`` (``LoadProfile.csv``, ``RESProfile.csv``).
+* SimBench (installed package ``simbench``, extra ``[data]``): the feeders, every SimBench LV
+  grid of scenario 0 (``1-LV-rural1--0-sw`` ... ``1-LV-urban6--0-sw``, see :data:`FEEDER_CODES`;
+  via ``simbench.get_simbench_net`` and :func:`thermogrid_env.network.from_pandapower`), their
+  catalog (``feeders/catalog.json``: source and total line length of each) and the 2016 15-min
+  profiles of the package's complete data set ``1-complete_data-mixed-all-2-sw``
+  (``LoadProfile.csv``, ``RESProfile.csv``).
 * ERA5 hourly 2-m temperature for Germany as shipped in the emobpy 0.6.2 wheel
   (``emobpy/data/ERA5-hourly-t2m.csv``). emobpy is not installed: the wheel is fetched with
   ``pip download --no-deps`` (or given with ``--emobpy-wheel``) and read as a zip file.
@@ -30,11 +32,14 @@ import filecmp
 import gzip
 import hashlib
 import io
+import json
+import re
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,11 +52,25 @@ from thermogrid_env.network import Feeder  # noqa: E402
 
 DATA_DIR = REPO / "thermogrid_env" / "data"
 
-#: Shipped feeders: short name -> SimBench code.
+#: Shipped feeders: short name -> SimBench code. Every LV grid of SimBench (scenario 0, with
+#: switches): SimBench numbers its six LV grids 1-6 across the types (rural 1-3, semi-urban 4-5,
+#: urban 6), so there is no ``semiurb3``. All six are radial, have one 20/0.4 kV transformer and
+#: no open switch, and convert unchanged (the script fails if one no longer does).
 FEEDER_CODES: dict[str, str] = {
     "simbench-semiurb4": "1-LV-semiurb4--0-sw",
     "simbench-rural2": "1-LV-rural2--0-sw",
+    "simbench-rural1": "1-LV-rural1--0-sw",
+    "simbench-rural3": "1-LV-rural3--0-sw",
+    "simbench-semiurb5": "1-LV-semiurb5--0-sw",
+    "simbench-urban6": "1-LV-urban6--0-sw",
 }
+#: Area type of a SimBench LV grid by the word in its code (for the feeder descriptions).
+GRID_TYPES: dict[str, str] = {"rural": "rural", "semiurb": "semi-urban", "urban": "urban"}
+#: Feeder catalog written next to the feeders (read by
+#: ``thermogrid_env.network.library.feeder_table``).
+CATALOG_FILE = "feeders/catalog.json"
+#: Rounding of the total line length [km] in the catalog (0.1 m).
+LINE_LENGTH_DECIMALS = 4
 #: SimBench complete data set whose profile tables are read. Its elementary profiles (H0, G, L,
 #: PV, HLS, heat pumps) are identical in scenarios 0, 1 and 2 (only the grid-equivalent profiles
 #: such as ``lv_semiurb4`` differ); scenario 2 is the one that lists the heat-pump and
@@ -156,12 +175,54 @@ def simbench_complete_data_dir() -> Path:
     return path
 
 
+def line_length_km(net: Any, feeder: Feeder) -> float:
+    """Total length of the net's live lines inside the feeder [km].
+
+    Route length: a line with ``parallel > 1`` counts once. Lines out of service, behind an
+    open line switch, or towards buses that are not part of the feeder are not counted.
+    """
+    switches = net.switch[(net.switch.et == "l") & ~net.switch.closed.astype(bool)]
+    lines = net.line[net.line.in_service & ~net.line.index.isin(switches.element)]
+    buses = list(feeder.bus_lookup)
+    inside = lines.from_bus.isin(buses) & lines.to_bus.isin(buses)
+    return round(float(lines.length_km[inside].sum()), LINE_LENGTH_DECIMALS)
+
+
+def feeder_description(code: str, feeder: Feeder) -> str:
+    """The description of a SimBench feeder in ``thermogrid_env.network.FEEDERS``.
+
+    Computed from the converted feeder, e.g. ``"semi-urban LV grid, 44 buses, 41 loads
+    (32 households), 400 kVA transformer"``; non-household profiles follow in brackets when
+    they are not all commercial (``G*``), e.g. agricultural ``L*``.
+    """
+    match = re.fullmatch(r"1-LV-([a-z]+)\d+--\d-(?:no_)?sw", code)
+    if match is None or match.group(1) not in GRID_TYPES:
+        raise ValueError(f"{code!r} is not a SimBench LV grid code.")
+    n_household = int(feeder.load_is_household.sum())
+    text = (
+        f"{GRID_TYPES[match.group(1)]} LV grid, {feeder.n_bus} buses, {feeder.n_load} loads "
+        f"({n_household} households), {feeder.transformer_rating_kva:g} kVA transformer"
+    )
+    other = sorted({p for p, hh in zip(feeder.load_profile, feeder.load_is_household) if not hh})
+    if any(not p.startswith("G") for p in other):
+        n_other = feeder.n_load - n_household
+        text += f"; the other {n_other} loads have profiles {', '.join(other)}"
+    return text
+
+
 def build_feeders(out_dir: Path) -> tuple[dict[str, Feeder], list[pd.DataFrame]]:
-    """Build the shipped feeders from SimBench and write ``feeders/<name>.json``.
+    """Build the shipped feeders from SimBench; write ``feeders/<name>.json`` and the catalog.
+
+    Each SimBench net is converted as it is: open switches stay open (``from_pandapower`` treats
+    them as pandapower does); a grid that is meshed, disconnected or has several transformers
+    would make the script fail rather than ship a modified grid.
 
     Returns:
         ``(feeders, net_load_profiles)``: name -> feeder, and the SimBench nets' own load
         profile tables (for a consistency check with the complete data set).
+
+    Raises:
+        ValueError: A grid has more or less than one transformer.
     """
     import simbench  # noqa: PLC0415 - build-time dependency only
 
@@ -170,17 +231,28 @@ def build_feeders(out_dir: Path) -> tuple[dict[str, Feeder], list[pd.DataFrame]]
     (out_dir / "feeders").mkdir(parents=True, exist_ok=True)
     feeders: dict[str, Feeder] = {}
     net_profiles: list[pd.DataFrame] = []
+    catalog: dict[str, dict[str, Any]] = {}
     for name, code in FEEDER_CODES.items():
         net = simbench.get_simbench_net(code)
         feeder = from_pandapower(net, name=name)
+        n_trafo = int(feeder.is_transformer.sum())
+        if n_trafo != 1:
+            raise ValueError(f"{code}: expected one transformer, found {n_trafo}.")
         feeder.save_json(out_dir / "feeders" / f"{name}.json")
         feeders[name] = feeder
         net_profiles.append(net.profiles["load"])
+        length_km = line_length_km(net, feeder)
+        catalog[name] = {"source": f"SimBench {code}", "line_length_km": length_km}
+        n_open = int((~net.switch.closed.astype(bool)).sum())
         print(
             f"  {name} ({code}): {feeder.n_bus} buses, {feeder.n_load} loads "
             f"({int(feeder.load_is_household.sum())} households), "
-            f"transformer {feeder.transformer_rating_kva:g} kVA"
+            f"transformer {feeder.transformer_rating_kva:g} kVA, lines {length_km:g} km, "
+            f"{n_open} open switches"
         )
+        print(f"    FEEDERS description: {feeder_description(code, feeder)!r}")
+    text = json.dumps(catalog, indent=1, sort_keys=True) + "\n"
+    (out_dir / CATALOG_FILE).write_text(text, encoding="utf-8")
     return feeders, net_profiles
 
 
@@ -324,7 +396,8 @@ def generated_files(directory: Path) -> list[Path]:
     """Relative paths of the files this script writes."""
     names = [datasets.profile_file_name(k, q) for k, qs in datasets.PROFILE_QUANTITIES.items()
              for q in qs]
-    names += [datasets.TEMPERATURE_FILE] + [f"feeders/{n}.json" for n in FEEDER_CODES]
+    names += [datasets.TEMPERATURE_FILE, CATALOG_FILE]
+    names += [f"feeders/{n}.json" for n in FEEDER_CODES]
     return [Path(n) for n in names]
 
 

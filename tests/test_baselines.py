@@ -39,9 +39,9 @@ def test_uncontrolled_full_power_charging_thermostat_and_unity_pv() -> None:
     obs, _ = env.reset(seed=3)
     ctrl = UncontrolledController()
     ctrl.reset(env)
-    comfort, sessions = env.scenario.comfort, env.episode.ev_sessions
+    comfort, sessions = env.scenario.comfort, env.episode.evs.sessions
     t_on, t_off = comfort.t_setpoint_c - comfort.hysteresis_k / 2, comfort.t_setpoint_c + comfort.hysteresis_k / 2
-    rated = env.episode.community.heat_pumps.p_rated_el_kw
+    rated = env.episode.community.houses.p_max_kw
     dt_h = env.scenario.dt_h
     heating = env.sim_state.t_indoor_c < t_on
     charged_any = switched = False
@@ -94,11 +94,11 @@ def test_rule_based_charges_at_full_power_when_the_deadline_is_tight() -> None:
     env = ThermoGridEnv(SCENARIO)
     env.reset(seed=1)
     episode, n_steps, dt_s = env.episode, env.scenario.n_steps, float(env.scenario.dt_s)
-    s = episode.ev_sessions
+    s = episode.evs.sessions
     deliverable = ev.max_deliverable_kwh(s, dt_s, n_steps)
     need = 0.99 * np.minimum(deliverable, (s.soc_target - 0.05) * s.capacity_kwh)
     tight = dataclasses.replace(s, soc_arrival=s.soc_target - need / s.capacity_kwh)
-    replay = dataclasses.replace(episode, ev_sessions=tight)
+    replay = dataclasses.replace(episode, evs=dataclasses.replace(episode.evs, sessions=tight))
     env2 = ThermoGridEnv(SCENARIO)
     obs, _ = env2.reset(seed=1, options={"episode": replay})
     ctrl = RuleBasedController()

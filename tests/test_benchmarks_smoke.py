@@ -87,8 +87,12 @@ def test_mpc_forecasts_benchmark_quick() -> None:
                          capture_output=True, text=True, timeout=600, cwd=ROOT, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     rows = [line for line in out.stdout.splitlines() if line.startswith("| ")]
-    assert rows[0].startswith("| controller | forecasts | return |")
-    assert [r.split("|")[1].strip() for r in rows[1:]] == ["uncontrolled", "oracle", "mpc", "mpc"]
+    assert rows[0].startswith("| controller | weather forecast | score | return |")
+    names = [r.split("|")[1].strip() for r in rows[1:]]
+    assert names[:4] == ["uncontrolled", "rule-based", "oracle", "mpc, perfect foresight (before)"]
+    assert "mpc, causal, comfort margin 0.25 K" in names
+    scores = {r.split("|")[1].strip(): float(r.split("|")[3]) for r in rows[1:]}
+    assert scores["uncontrolled"] == 0.0 and scores["oracle"] == 100.0
 
 
 def test_load_forecasts_benchmark_runs() -> None:

@@ -18,6 +18,10 @@ KIND_QUANTITIES = [(k, q) for k, qs in datasets.PROFILE_QUANTITIES.items() for q
 FEEDER_FACTS = {  # name: (buses, loads, households, transformer kVA)
     "simbench-semiurb4": (44, 41, 32, 400.0),
     "simbench-rural2": (97, 99, 92, 250.0),
+    "simbench-rural1": (15, 13, 3, 160.0),
+    "simbench-rural3": (129, 118, 113, 400.0),
+    "simbench-semiurb5": (111, 104, 92, 630.0),
+    "simbench-urban6": (59, 111, 102, 630.0),
 }
 
 

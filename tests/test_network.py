@@ -11,6 +11,7 @@ import pytest
 
 from thermogrid_env.errors import ConfigError, DataError
 from thermogrid_env.network import FEEDERS, Feeder, from_pandapower, load_feeder
+from thermogrid_env.network.from_pandapower import PandapowerImportWarning
 
 try:
     import pandapower as pp
@@ -87,6 +88,17 @@ def test_feeder_dict_and_json_round_trip(tmp_path) -> None:
     assert np.isinf(h.i_max_a[2]) and np.isinf(h.s_max_kva[1])
 
 
+def test_feeder_to_side_shunt_defaults_to_the_from_side() -> None:
+    """A symmetric pi unless given; feeders saved before the field existed load the same."""
+    f = _feeder(g_from_pu=[1e-3, 2e-4, 0.0], b_from_pu=[-2e-3, 3e-4, 1e-4])
+    np.testing.assert_array_equal(f.g_to_pu, f.g_from_pu)
+    np.testing.assert_array_equal(f.b_to_pu, f.b_from_pu)
+    old = {k: v for k, v in f.to_dict().items() if k not in ("g_to_pu", "b_to_pu")}
+    assert Feeder.from_dict(old).to_dict() == f.to_dict()
+    g = _feeder(g_to_pu=[5e-4, 0.0, 0.0], b_to_pu=np.zeros(3))
+    assert g.g_to_pu[0] == 5e-4 and not g.g_to_pu.flags.writeable
+
+
 @pytest.mark.parametrize(
     ("changes", "match"),
     [
@@ -100,6 +112,8 @@ def test_feeder_dict_and_json_round_trip(tmp_path) -> None:
         ({"load_bus": [2, 4]}, "load_bus"),
         ({"r_pu": [0.01, 0.0, 0.2], "x_pu": [0.04, 0.0, 0.1]}, r"zero-impedance.*\[2\]"),
         ({"x_pu": [0.04, np.nan, 0.1]}, "x_pu must be finite"),
+        ({"g_to_pu": [0.0, 0.0]}, r"g_to_pu must have shape \(3,\)"),
+        ({"b_to_pu": [0.0, np.inf, 0.0]}, "b_to_pu must be finite"),
         ({"tap_ratio": [0.0, 1.0, 1.0]}, "tap_ratio must be > 0"),
         ({"v_min_pu": np.full(4, 1.2)}, "v_min_pu must be < v_max_pu"),
         ({"v_max_pu": [1.1, np.nan, 1.1, 1.1]}, "v_max_pu must be finite"),
@@ -148,7 +162,7 @@ def _net(bus_index_offset: int = 0):
 @needs_pandapower
 def test_from_pandapower_three_bus_parameters() -> None:
     net = _net(bus_index_offset=100)
-    f = from_pandapower(net, "three")
+    f = from_pandapower(net, "three", trafo_model="pi")
     assert f.n_bus == 3 and f.name == "three"
     np.testing.assert_array_equal(f.parent, [-1, 0, 1])
     np.testing.assert_array_equal(f.bus_ids, [100, 101, 102])
@@ -179,6 +193,27 @@ def test_from_pandapower_three_bus_parameters() -> None:
     np.testing.assert_allclose([f.load_p_kw[0], f.load_q_kvar[0]], [5.0, 1.0])
     assert f.load_profile == ("",) and not f.load_is_household[0]
     assert f.bus_lookup == {100: 0, 101: 1, 102: 2}
+
+
+@needs_pandapower
+def test_from_pandapower_t_model_is_the_exact_wye_delta_of_the_t_circuit() -> None:
+    """Default trafo_model="t": the T circuit (z/2, magnetising y, z/2) becomes the pi with
+    z_t = z + z^2 y / 4 and equal end shunts (z/2) / (z^2/4 + z/y); lines are unchanged."""
+    net = _net()
+    f_pi = from_pandapower(net, trafo_model="pi")
+    f_t = from_pandapower(net)
+    z = f_pi.r_pu[0] + 1j * f_pi.x_pu[0]
+    y = 2 * (f_pi.g_from_pu[0] + 1j * f_pi.b_from_pu[0])  # the whole magnetising admittance
+    z_t = z + z * z * y / 4
+    y_end = (z / 2) / (z * z / 4 + z / y)
+    np.testing.assert_allclose([f_t.r_pu[0], f_t.x_pu[0]], [z_t.real, z_t.imag], rtol=1e-12)
+    np.testing.assert_allclose(f_t.g_from_pu[0] + 1j * f_t.b_from_pu[0], y_end, rtol=1e-12)
+    np.testing.assert_allclose(f_t.g_bus_pu[1] + 1j * f_t.b_bus_pu[1], y_end, rtol=1e-12)
+    for name in ("r_pu", "x_pu", "g_from_pu", "b_from_pu"):
+        np.testing.assert_array_equal(getattr(f_t, name)[1:], getattr(f_pi, name)[1:])
+    assert abs(z_t - z) > 1e-6 * abs(z)  # the models really differ
+    with pytest.raises(ConfigError, match=r"trafo_model must be one of \('t', 'pi'\)"):
+        from_pandapower(net, trafo_model="T")
 
 
 @needs_pandapower
@@ -371,7 +406,8 @@ def _simbench_net(code: str):
 @needs_pandapower
 def test_from_pandapower_simbench_default_feeder() -> None:
     net = _simbench_net("1-LV-semiurb4--0-sw")
-    f = from_pandapower(net, "simbench-semiurb4")
+    with pytest.warns(PandapowerImportWarning, match=r"net\.sgen: 1 in-service"):
+        f = from_pandapower(net, "simbench-semiurb4")
     assert (f.n_bus, f.n_load, int(f.load_is_household.sum())) == (44, 41, 32)
     assert f.transformer_rating_kva == pytest.approx(400.0)
     assert f.is_transformer.sum() == 1 and f.is_transformer[0]
@@ -389,5 +425,65 @@ def test_shipped_feeder_equals_fresh_conversion(name) -> None:
         shipped = load_feeder(name)
     except DataError:
         pytest.skip("shipped feeder data not built yet (scripts/build_data.py)")
-    fresh = from_pandapower(_simbench_net(FEEDERS[name][0].removeprefix("SimBench ")), name)
+    net = _simbench_net(FEEDERS[name][0].removeprefix("SimBench "))
+    # The shipped feeders were built with the pi transformer model; SimBench's PV is not imported.
+    with pytest.warns(PandapowerImportWarning, match=r"net\.sgen: \d+ in-service static gen"):
+        fresh = from_pandapower(net, name, trafo_model="pi")
     assert shipped.to_dict() == fresh.to_dict()
+
+
+# --------------------------------------------------------------------------- what is not imported
+@needs_pandapower
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (lambda net: [pp.create_sgen(net, 2, p_mw=0.004) for _ in range(2)],
+         r"net\.sgen: 2 in-service static generators ignored; pass them to the power flow as "
+         r"negative bus loads"),
+        (lambda net: pp.create_storage(net, 2, p_mw=0.003, max_e_mwh=0.01),
+         r"net\.storage: 1 in-service storage units ignored; .*charging positive"),
+        (lambda net: pp.create_asymmetric_load(net, 2, p_a_mw=0.002),
+         r"net\.asymmetric_load: 1 in-service asymmetric loads ignored; the feeder model is "
+         r"balanced"),
+        (lambda net: pp.create_asymmetric_sgen(net, 2, p_a_mw=0.002),
+         r"net\.asymmetric_sgen: 1 in-service asymmetric static generators ignored"),
+        (lambda net: pp.create_motor(net, 2, pn_mech_mw=0.005, cos_phi=0.9),
+         r"net\.motor: 1 in-service motors ignored"),
+        (lambda net: net.load.__setitem__("const_z_p_percent", 30.0),
+         r"net\.load: 1 loads have constant-impedance/current shares \(const_z_p_percent.*"
+         r"imported as constant power"),
+    ],
+)
+def test_from_pandapower_warns_about_what_it_does_not_import(mutate, match) -> None:
+    net = _net()
+    mutate(net)
+    with pytest.warns(PandapowerImportWarning, match=match) as record:
+        f = from_pandapower(net, "warned")
+    assert len(record) == 1 and issubclass(record[0].category, UserWarning)
+    assert str(record[0].message).startswith("warned: not imported: ")
+    assert record[0].filename == __file__  # points at the caller
+    np.testing.assert_allclose(f.load_p_kw, [5.0])  # the loads themselves are imported
+
+
+@needs_pandapower
+def test_from_pandapower_lists_every_ignored_table_in_one_warning() -> None:
+    net = _net()
+    pp.create_sgen(net, 2, p_mw=0.004)
+    pp.create_storage(net, 1, p_mw=0.003, max_e_mwh=0.01)
+    with pytest.warns(PandapowerImportWarning) as record:
+        from_pandapower(net)
+    assert len(record) == 1
+    assert "net.sgen: 1 in-service" in str(record[0].message)
+    assert "net.storage: 1 in-service" in str(record[0].message)
+
+
+@needs_pandapower
+def test_from_pandapower_out_of_service_elements_and_shunts_do_not_warn() -> None:
+    net = _net()
+    pp.create_sgen(net, 2, p_mw=0.004, in_service=False)
+    pp.create_storage(net, 2, p_mw=0.003, max_e_mwh=0.01, in_service=False)
+    pp.create_shunt(net, 2, q_mvar=0.001)  # imported (into the bus shunt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = from_pandapower(net)
+    assert f.b_bus_pu[2] == pytest.approx(-0.001 / 1.0 + from_pandapower(_net()).b_bus_pu[2])

@@ -32,7 +32,7 @@ def test_simulator_realises_what_the_optimizer_predicted(oracle_run) -> None:
     """One model: the houses and EVs follow the OPF's own prediction when its set-points are played."""
     sol, t_indoor, soc, env = oracle_run
     np.testing.assert_allclose(t_indoor, sol.t_indoor_c[1:], atol=1e-5)
-    sessions = env.episode.ev_sessions
+    sessions = env.episode.evs.sessions
     energy_sim = (soc - sessions.soc_arrival) * sessions.capacity_kwh
     delivered = np.cumsum(sol.ev_p_kw * np.where(sol.ev_p_kw > 0, sessions.efficiency, 1.0), axis=0) * 0.25
     np.testing.assert_allclose(energy_sim, delivered, atol=1e-4)

@@ -222,10 +222,13 @@ def test_voltage_collapse_names_only_the_bad_snapshots(backend) -> None:
 
 
 def test_max_iter_too_small_raises() -> None:
+    """With the Newton-Raphson fallback off, too few sweeps raise (with it, see
+    test_powerflow_robust.py, the fallback finishes the job)."""
     f = _random_feeder(seed=9)
     p, q = _loads(f)
     with pytest.raises(PowerFlowDiverged, match="max_iter=2"):
-        solve(f, p, q, max_iter=2)
+        solve(f, p, q, max_iter=2, newton_max_iter=0)
+    assert solve(f, p, q, max_iter=2).converged
 
 
 # --------------------------------------------------------------------------- physics identities

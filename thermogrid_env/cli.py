@@ -3,37 +3,65 @@
 Commands::
 
     thermogrid compare --scenario winter-high-der --episodes 3 --controllers uncontrolled,rule_based --out results
-    thermogrid scenarios
+    thermogrid list controllers|feeders|scenarios      (``thermogrid scenarios``: same as ``list scenarios``)
     thermogrid powerflow --feeder simbench-semiurb4 --day 2016-01-15
 
 Controllers are found through the entry-point group ``thermogrid.controllers`` (``thermogrid_env``
-never imports ``baselines``). Exit codes: 0 success, 1 a ThermoGrid error (the message says what to
-do), 2 a usage error (e.g. an unknown controller; the message lists the available ones).
+never imports ``baselines``). ``compare`` checks its arguments and ``--out`` before any work, shows
+progress on stderr (``--quiet``: none) and replaces ``--out`` atomically by a complete result set
+with a ``manifest.json`` (:mod:`thermogrid_env.results`). Exit codes: 0 success, 1 a ThermoGrid
+error (the message says what to do), 2 a usage error (e.g. an unknown controller; the message lists
+the available ones), 130 interrupted (Ctrl-C; one line says what was kept).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
+import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from thermogrid_env import results
 from thermogrid_env.config import PRESETS, Scenario, get_scenario
-from thermogrid_env.errors import MissingExtraError, ThermoGridError
+from thermogrid_env.errors import ConfigError, MissingExtraError, ThermoGridError
+from thermogrid_env.results import format_kpi_table
+
+__all__ = ["CONTROLLER_GROUP", "build_parser", "format_kpi_table", "main"]
 
 #: Entry-point group of controller factories (same as ``baselines.registry.ENTRY_POINT_GROUP``).
 CONTROLLER_GROUP = "thermogrid.controllers"
+_EXIT_ERROR = 1
 _EXIT_USAGE = 2
+_EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
 
 
 class _UsageError(Exception):
     """A command-line usage error (exit code 2)."""
+
+
+def _check_min(option: str, value: int, minimum: int) -> None:
+    if value < minimum:
+        raise _UsageError(f"{option} must be >= {minimum}, got {value}")
+
+
+def _fresh_line() -> str:
+    """A newline after the terminal's ``^C`` echo (nothing when stderr is not a terminal)."""
+    return "\n" if getattr(sys.stderr, "isatty", lambda: False)() else ""
+
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
 
 
 # ---------------------------------------------------------------------------------------- compare
@@ -41,7 +69,7 @@ def _controller_entry_points() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=CONTROLLER_GROUP)}
 
 
-def _load_controllers(names: Sequence[str]) -> dict[str, Any]:
+def _check_controllers(names: Sequence[str]) -> None:
     available = _controller_entry_points()
     unknown = [n for n in names if n not in available]
     if unknown:
@@ -49,102 +77,149 @@ def _load_controllers(names: Sequence[str]) -> dict[str, Any]:
             f"unknown controller(s) {', '.join(map(repr, unknown))}; available: "
             f"{', '.join(sorted(available)) or '(none installed)'}"
         )
+
+
+def _load_controllers(names: Sequence[str]) -> dict[str, Any]:
+    _check_controllers(names)
+    available = _controller_entry_points()
     return {name: available[name].load() for name in names}
 
 
-def _fmt(value: float) -> str:
-    if not np.isfinite(value):
-        return "n/a"
-    mag = abs(value)
-    if mag >= 100:
-        return f"{value:.1f}"
-    if mag >= 1:
-        return f"{value:.3f}"
-    return "0" if value == 0 else f"{value:.4g}"
+def _parse_plot_episodes(text: str, episodes: int) -> Literal["all"] | list[int]:
+    """``--plot-episodes``: ``all``, ``I``, ``I,J,...`` or ``I-J`` (inclusive), within ``[0, episodes)``."""
+    text = text.strip().lower()
+    if text == "all":
+        return "all"
+    chosen: list[int] = []
+    try:
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            first, _, last = part.partition("-")
+            chosen += list(range(int(first), int(last or first) + 1))
+    except ValueError:
+        raise _UsageError(
+            f"--plot-episodes must be 'all', an index, a list (0,2) or a range (0-2), got {text!r}") from None
+    if not chosen:
+        raise _UsageError(f"--plot-episodes selects no episode: {text!r}")
+    bad = sorted({i for i in chosen if not 0 <= i < episodes})
+    if bad:
+        raise _UsageError(
+            f"--plot-episodes {text}: episode(s) {bad} not run (--episodes {episodes}: 0..{episodes - 1})")
+    return sorted(set(chosen))
 
 
-#: Below this magnitude a KPI is zero up to solver tolerance (e.g. 1e-9 kWh of curtailment).
-_NUMERICAL_ZERO = 1e-6
+class _PlotProgress:
+    """``plots: i/total`` on one updating stderr line; :meth:`close` ends the line if it is open."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self.done, self._open = total, enabled, 0, False
+
+    def __call__(self, path: Path) -> None:
+        self.done += 1
+        if self.enabled:
+            print(f"\rplots: {self.done}/{self.total} ({path.name})".ljust(60), end="", file=sys.stderr, flush=True)
+            self._open = True
+
+    def close(self) -> None:
+        if self._open:
+            print(file=sys.stderr, flush=True)
+            self._open = False
 
 
-def _rel(value: float, base: float) -> str:
-    if abs(base) <= _NUMERICAL_ZERO:
-        return "±0 %" if abs(value) <= _NUMERICAL_ZERO else "n/a"
-    return f"{100.0 * (value - base) / abs(base):+.1f} %"
-
-
-def format_kpi_table(table: pd.DataFrame) -> str:
-    """A markdown table of the mean KPIs per controller, with units and the relative change of
-    every controller against the first one.
-
-    Args:
-        table: The result of :func:`thermogrid_env.evaluate`.
-    """
-    means = table[table["episode"] == "mean"].set_index("controller")
-    units: dict[str, str] = {"return": "-", **table.attrs.get("units", {})}
-    names = list(means.index)
-    header = ["KPI", "unit", names[0], *(f"{n} (Δ vs {names[0]})" for n in names[1:])]
-    rows = []
-    for kpi, unit in units.items():
-        base = float(means.at[names[0], kpi])
-        cells = [kpi, unit, _fmt(base)]
-        cells += [f"{_fmt(float(means.at[n, kpi]))} ({_rel(float(means.at[n, kpi]), base)})" for n in names[1:]]
-        rows.append(cells)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        parts = [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))]
-        return "| " + " | ".join(parts) + " |"
-
-    rule = "|" + "|".join("-" * (w + 1) + (":" if i >= 2 else "-") for i, w in enumerate(widths)) + "|"
-    return "\n".join([line(header), rule, *(line(r) for r in rows)])
+def _kept(out: str, had_previous: bool, published: bool) -> str:
+    """What an interruption left in ``--out``."""
+    if published:
+        return f"{out} holds this run's complete results"
+    if had_previous:
+        return f"{out} unchanged (previous run kept)"
+    return f"nothing written to {out}"
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from thermogrid_env.evaluation import evaluate  # noqa: PLC0415
-
     names = [n.strip() for n in args.controllers.split(",") if n.strip()]
     if not names:
         raise _UsageError("--controllers needs at least one name")
     if len(set(names)) != len(names):
         raise _UsageError(f"--controllers lists a name twice: {args.controllers}")
-    if args.episodes < 1:
-        raise _UsageError("--episodes must be >= 1")
-    if args.jobs < 1:
-        raise _UsageError("--jobs must be >= 1")
-    t_start = time.perf_counter()
-    factories = _load_controllers(names)
+    _check_min("--episodes", args.episodes, 1)
+    _check_min("--seed", args.seed, 0)
+    _check_min("--jobs", args.jobs, 1)
+    plot_episodes = _parse_plot_episodes(args.plot_episodes, args.episodes)
+    _check_controllers(names)
+    try:
+        out = results.check_output_dir(args.out)
+    except ConfigError as exc:
+        raise _UsageError(str(exc)) from exc
+    had_previous = out.is_dir() and any(out.iterdir())
+    state = {"published": False}
+    try:
+        return _compare(args, names, out, plot_episodes, state)
+    except KeyboardInterrupt:
+        print(f"{_fresh_line()}thermogrid compare: interrupted: {_kept(args.out, had_previous, state['published'])}",
+              file=sys.stderr)
+        return _EXIT_INTERRUPTED
+
+
+def _compare(args: argparse.Namespace, names: list[str], out: Path, plot_episodes: Literal["all"] | list[int],
+             state: dict[str, bool]) -> int:
+    """The work of ``compare`` once its arguments are checked; sets ``state["published"]``."""
+    from thermogrid_env.evaluation import evaluate  # noqa: PLC0415
+
+    t_start, started_utc = time.perf_counter(), results.utc_now()
     scenario = get_scenario(args.scenario)
-    out = Path(args.out)
+    factories = _load_controllers(names)
+    eps = _controller_entry_points()
+    targets = {name: eps[name].value for name in names}
     t0 = time.perf_counter()
-    table, traces = evaluate(
-        factories, scenario=scenario, episodes=args.episodes, seed=args.seed,
-        progress=args.progress, record=True, jobs=args.jobs,
-    )
+    table, traces = evaluate(factories, scenario=scenario, episodes=args.episodes, seed=args.seed,
+                             progress=not args.quiet, record=True, jobs=args.jobs)
     wall_s = time.perf_counter() - t0
-    days = ", ".join(table.loc[table["episode"] != "mean", "start_day"].drop_duplicates())
+    start_days = [str(d) for d in table.loc[table["episode"].astype(str) != "mean", "start_day"].drop_duplicates()]
     print(f"scenario {scenario.name}: {args.episodes} episode(s) of {scenario.episode_days} day(s), "
-          f"seeds {args.seed}..{args.seed + args.episodes - 1}, start days {days}")
+          f"seeds {args.seed}..{args.seed + args.episodes - 1}, start days {', '.join(start_days)}")
     print(f"mean over episodes; relative change vs {names[0]}\n")
     print(format_kpi_table(table))
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "kpis.csv", index=False)
-    pd.concat([t.to_frame() for runs in traces.values() for t in runs]).to_csv(out / "timeseries.csv")
-    written = [out / "kpis.csv", out / "timeseries.csv"]
-    if not args.no_plots:
-        try:
+    episodes = list(range(args.episodes)) if plot_episodes == "all" else plot_episodes
+
+    def write(directory: Path) -> list[Path]:
+        files = [results.write_kpis(table, directory), results.write_timeseries(traces, directory)]
+        if not args.no_plots:
             from thermogrid_env.plotting import plot_traces  # noqa: PLC0415
 
-            written += plot_traces(traces, out, episode=0)
-        except MissingExtraError as exc:
-            print(f"warning: no plots: {exc}", file=sys.stderr)
-    print(f"\nwrote {', '.join(str(p) for p in written)}")
+            progress = _PlotProgress((len(names) + 1) * len(episodes), not args.quiet)
+            try:
+                files += plot_traces(traces, directory, episodes=episodes, on_written=progress)
+            except MissingExtraError as exc:
+                print(f"warning: no plots: {exc}", file=sys.stderr)
+            finally:
+                progress.close()
+        return files
+
+    manifest = {
+        "command": shlex.join(["thermogrid", *args.argv]),
+        "argv": list(args.argv),
+        "thermogrid_env_version": results.package_version(),
+        "versions": results.environment_info(),
+        "scenario": {"name": scenario.name, "settings": dataclasses.asdict(scenario)},
+        "controllers": targets,
+        "reference_controller": names[0],
+        "episodes": args.episodes,
+        "seeds": list(range(args.seed, args.seed + args.episodes)),
+        "start_days": start_days,
+        "plot_episodes": [] if args.no_plots else episodes,
+        "jobs": args.jobs,
+        "started_utc": started_utc,
+    }
+    written = results.publish(out, write, manifest)
+    state["published"] = True
+    pngs = sum(p.suffix == ".png" for p in written)
+    listed = [p.name for p in written if p.suffix != ".png"] + ([f"{pngs} PNG figure(s)"] if pngs else [])
+    print(f"\nwrote {args.out}: {', '.join(listed)}")
     print(f"wall time: evaluation {wall_s:.1f} s, total {time.perf_counter() - t_start:.1f} s")
     return 0
 
 
-# -------------------------------------------------------------------------------------- scenarios
-def _cmd_scenarios(args: argparse.Namespace) -> int:
+# ------------------------------------------------------------------------------------------- list
+def _list_scenarios() -> None:
     from thermogrid_env.sim.community import device_counts  # noqa: PLC0415
 
     header = ["name", "feeder", "season", "days", "dt [s]", "HP/EV/PV share", "HP/EV/PV count",
@@ -158,9 +233,51 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
             f"{s.comfort.t_min_c:g}-{s.comfort.t_max_c:g} (set {s.comfort.t_setpoint_c:g})",
             f"{s.v_min_pu:g}-{s.v_max_pu:g}",
         ])
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for r in [header, ["-" * w for w in widths], *rows]:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    _print_table(header, rows)
+
+
+def _list_controllers() -> None:
+    eps = sorted(_controller_entry_points().values(), key=lambda ep: ep.name)
+    rows = [[ep.name, ep.value, getattr(ep.dist, "name", "") or ""] for ep in eps]
+    if not rows:
+        print(f"no controllers installed (entry-point group {CONTROLLER_GROUP!r})")
+        return
+    _print_table(["name", "loads", "package"], rows)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{value:g}"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _list_feeders() -> None:
+    from thermogrid_env.network import library  # noqa: PLC0415
+
+    if hasattr(library, "feeder_table"):
+        frame = library.feeder_table()
+        if not isinstance(frame.index, pd.RangeIndex):
+            frame = frame.reset_index()
+    else:
+        rows = []
+        for name, (source, _) in library.FEEDERS.items():
+            feeder = library.load_feeder(name)
+            rows.append({"name": name, "buses": feeder.n_bus, "loads": len(feeder.load_bus),
+                         "households": int(np.sum(feeder.load_is_household)),
+                         "transformer [kVA]": feeder.transformer_rating_kva, "source": source})
+        frame = pd.DataFrame(rows)
+    _print_table([str(c) for c in frame.columns], [[_cell(v) for v in row] for row in frame.itertuples(index=False)])
+
+
+_LISTS: dict[str, Callable[[], None]] = {
+    "controllers": _list_controllers, "feeders": _list_feeders, "scenarios": _list_scenarios,
+}
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    _LISTS[args.what]()
     return 0
 
 
@@ -170,6 +287,7 @@ def _cmd_powerflow(args: argparse.Namespace) -> int:
     from thermogrid_env.physics.powerflow import PowerFlowSolver  # noqa: PLC0415
     from thermogrid_env.sim.exogenous import build_exogenous  # noqa: PLC0415
 
+    _check_min("--dt-s", args.dt_s, 1)
     scenario = Scenario(name="powerflow", feeder=args.feeder, start_date=args.day, dt_s=args.dt_s,
                         hp_share=0.0, ev_share=0.0, pv_share=0.0)
     feeder = load_feeder(args.feeder)
@@ -204,7 +322,7 @@ def _cmd_powerflow(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``thermogrid`` (subcommands compare, scenarios, powerflow)."""
+    """The argument parser of ``thermogrid`` (subcommands compare, list, scenarios, powerflow)."""
     parser = argparse.ArgumentParser(
         prog="thermogrid",
         description="ThermoGrid: LV feeder co-simulation with heat pumps, EVs and PV.",
@@ -213,23 +331,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     cmp = sub.add_parser("compare", help="run controllers on identical episodes and compare their KPIs",
                          description="Run controllers on identical episodes (episode i uses seed + i for every "
-                                     "controller), print the KPI table, write kpis.csv, timeseries.csv and plots.")
+                                     "controller), print the KPI table, and replace --out with kpis.csv, "
+                                     "timeseries.csv, plots and manifest.json (a complete new set, or the old "
+                                     "one kept if interrupted).")
     cmp.add_argument("--scenario", default="winter-high-der", help=f"preset ({', '.join(PRESETS)})")
-    cmp.add_argument("--episodes", type=int, default=1, help="episodes per controller (default 1)")
+    cmp.add_argument("--episodes", type=int, default=1, help="episodes per controller, >= 1 (default 1)")
     cmp.add_argument("--controllers", default="uncontrolled,rule_based",
                      help="comma-separated controller names; the first is the reference (default %(default)s)")
-    cmp.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
-    cmp.add_argument("--out", default="thermogrid-results", help="output directory (default %(default)s)")
+    cmp.add_argument("--seed", type=int, default=0, help="seed of the first episode, >= 0 (default 0)")
+    cmp.add_argument("--out", default="thermogrid-results",
+                     help="output directory, replaced as a whole by the new results (default %(default)s)")
     cmp.add_argument("--jobs", type=int, default=1,
-                     help="worker processes running the episodes in parallel (default 1)")
+                     help="worker processes running the episodes in parallel, >= 1 (default 1)")
     cmp.add_argument("--no-plots", action="store_true", help="do not write PNG figures")
-    cmp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                     help="progress bar on stderr (default: on a terminal for long runs)")
+    cmp.add_argument("--plot-episodes", default="0", metavar="SEL",
+                     help="episodes to plot: all, an index, a list (0,2) or a range (0-2) (default %(default)s)")
+    cmp.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
+                     help="no progress on stderr (default: progress of the episodes and plots)")
     cmp.set_defaults(func=_cmd_compare)
 
-    scn = sub.add_parser("scenarios", help="list the scenario presets",
+    lst = sub.add_parser("list", help="list the installed controllers, shipped feeders or scenario presets",
+                         description="List the controllers (entry-point group thermogrid.controllers, not "
+                                     "imported), the shipped feeders or the scenario presets.")
+    lst.add_argument("what", choices=sorted(_LISTS), help="what to list")
+    lst.set_defaults(func=_cmd_list)
+
+    scn = sub.add_parser("scenarios", help="list the scenario presets (same as: list scenarios)",
                          description="List the scenario presets with their key settings.")
-    scn.set_defaults(func=_cmd_scenarios)
+    scn.set_defaults(func=_cmd_list, what="scenarios")
 
     pf = sub.add_parser("powerflow", help="power flow of a feeder's base load over a real day",
                         description="Solve the AC power flow of the feeder's own loads (SimBench profiles, "
@@ -247,8 +376,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     Args:
         argv: Arguments without the program name (default ``sys.argv[1:]``).
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = argv
     try:
         return int(args.func(args))
     except _UsageError as exc:
@@ -256,7 +387,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _EXIT_USAGE
     except ThermoGridError as exc:
         print(f"thermogrid {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        return _EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"{_fresh_line()}thermogrid {args.command}: interrupted", file=sys.stderr)
+        return _EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `thermogrid list feeders | head -3`: the reader went away
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return _EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

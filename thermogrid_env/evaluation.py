@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import signal
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -36,12 +37,19 @@ import numpy as np
 import pandas as pd
 
 from thermogrid_env.config import Scenario, get_scenario
+from thermogrid_env.errors import import_optional
 from thermogrid_env.sim.kpi import KPI_UNITS, KPIAccumulator
 
 __all__ = ["Controller", "ControllerSpec", "EpisodeTrace", "Traces", "evaluate", "resolve_controller"]
 
 #: Identification columns of the KPI table, before the KPI columns.
-ID_COLUMNS: tuple[str, ...] = ("controller", "episode", "seed", "start_day", "return")
+ID_COLUMNS: tuple[str, ...] = ("controller", "episode", "seed", "start_day", "return", "score")
+#: The references of the normalised score (entry-point names and their in-tree targets).
+SCORE_REFERENCES: dict[str, str] = {"uncontrolled": "baselines.uncontrolled:UncontrolledController",
+                                    "oracle": "baselines.oracle:OracleController"}
+_REF_PREFIX = "__reference__"
+#: Returns of the references by (scenario, seed, reference), computed once per process.
+_REFERENCE_RETURNS: dict[tuple[Any, int, str], float] = {}
 #: Runs (controllers x episodes) from which ``progress=None`` shows progress on a terminal.
 _LONG_RUNS = 4
 
@@ -272,7 +280,7 @@ def _make_env(scenario: Scenario, env_kwargs: Mapping[str, Any]) -> Any:
 def evaluate(
     controllers: Mapping[str, ControllerSpec], scenario: str | Scenario = ..., episodes: int = ..., seed: int = ...,
     progress: bool | None = ..., record: Literal[False] = ..., env_kwargs: Mapping[str, Any] | None = ...,
-    jobs: int = ...,
+    jobs: int = ..., score: bool = ...,
 ) -> pd.DataFrame: ...
 
 
@@ -280,7 +288,7 @@ def evaluate(
 def evaluate(
     controllers: Mapping[str, ControllerSpec], scenario: str | Scenario = ..., episodes: int = ..., seed: int = ...,
     progress: bool | None = ..., *, record: Literal[True], env_kwargs: Mapping[str, Any] | None = ...,
-    jobs: int = ...,
+    jobs: int = ..., score: bool = ...,
 ) -> tuple[pd.DataFrame, Traces]: ...
 
 
@@ -293,6 +301,7 @@ def evaluate(
     record: bool = False,
     env_kwargs: Mapping[str, Any] | None = None,
     jobs: int = 1,
+    score: bool = True,
 ) -> pd.DataFrame | tuple[pd.DataFrame, Traces]:
     """Run every controller on the same episodes and return one KPI row per controller x episode.
 
@@ -316,9 +325,18 @@ def evaluate(
             spends ~1-2 s importing the package. Workers are started with ``spawn`` (a fresh
             interpreter), which imports the calling script again: call ``evaluate`` under
             ``if __name__ == "__main__":`` in scripts.
+        score: Add the normalised score ``100 · (R − R_uncontrolled) / (R_oracle − R_uncontrolled)``
+            of every run, against the registered ``uncontrolled`` and ``oracle`` controllers on the
+            same episodes (uncontrolled 0, oracle 100). Their returns are taken from this table when
+            it runs them under those names with their defaults, else computed (and kept for the
+            process); the oracle needs the ``[opf]`` extra (without it the score is NaN, with a
+            warning). The oracle maximises the scored return, so a score above 100 is possible only
+            within the documented tolerance of its aging surrogate and the solver's (about 1e-3
+            points on the presets); more would be a bug. The mean row holds the mean of the
+            episodes' scores.
 
     Returns:
-        The KPI table: columns ``controller, episode, seed, start_day, return``, every KPI of
+        The KPI table: columns ``controller, episode, seed, start_day, return, score``, every KPI of
         :data:`~thermogrid_env.sim.kpi.KPI_UNITS` (units in ``df.attrs["units"]``), ``n_steps``
         and ``wall_s``; after each controller's episodes a row with ``episode == "mean"`` holding
         the means over its episodes. With ``record=True``: ``(table, traces)`` where ``traces``
@@ -341,17 +359,26 @@ def evaluate(
     runs = len(controllers) * episodes
     on_terminal = bool(getattr(sys.stderr, "isatty", lambda: False)())
     show = progress if progress is not None else (runs >= _LONG_RUNS and on_terminal)
-    bar = _Progress(runs, bool(show))
+    runs_of = dict(controllers)
+    seeds = [seed + i for i in range(episodes)]
+    hidden = _reference_runs(controllers, scen, seeds) if score else {}
+    runs_of.update(hidden)
+    bar = _Progress(len(runs_of) * episodes, bool(show))
     rows: list[dict[str, Any]] = []
     traces: Traces = {}
     try:
-        if jobs > 1 and runs > 1:
-            _evaluate_parallel(controllers, scen, episodes, seed, record, dict(env_kwargs or {}), jobs, bar,
+        if jobs > 1 and len(runs_of) * episodes > 1:
+            _evaluate_parallel(runs_of, scen, episodes, seed, record, dict(env_kwargs or {}), jobs, bar,
                                rows, traces)
         else:
-            _evaluate_serial(controllers, scen, episodes, seed, record, dict(env_kwargs or {}), bar, rows, traces)
+            _evaluate_serial(runs_of, scen, episodes, seed, record, dict(env_kwargs or {}), bar, rows, traces)
     finally:
         bar.close()
+    if score:
+        _add_scores(rows, controllers, scen, seeds)
+    rows = [r for r in rows if not str(r["controller"]).startswith(_REF_PREFIX)]
+    for name in hidden:
+        traces.pop(name, None)
     table = pd.DataFrame(rows, columns=[*ID_COLUMNS, *KPI_UNITS, "n_steps", "wall_s"])
     table["seed"] = table["seed"].astype("Int64")
     table.attrs["units"] = dict(KPI_UNITS)
@@ -415,27 +442,104 @@ def _evaluate_parallel(controllers: Mapping[str, ControllerSpec], scenario: Scen
                 ) from exc
     tasks = [(name, spec, i) for name, spec in controllers.items() for i in range(episodes)]
     results: dict[tuple[str, int], tuple[dict[str, Any], EpisodeTrace | None]] = {}
-    # "spawn": workers start from a clean interpreter (no forked solver or BLAS threads).
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as pool:
+    # "spawn": workers start from a clean interpreter (no forked solver or BLAS threads); they ignore
+    # Ctrl-C, which the parent handles: on any exception the queued runs are cancelled at once.
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("spawn"),
+                               initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
+    try:
         futures = {pool.submit(_play_one, name, spec, scenario, env_kwargs, i, seed + i, record): (name, i)
                    for name, spec, i in tasks}
-        try:
-            for future in as_completed(futures):
-                name, i = futures[future]
-                results[(name, i)] = future.result()
-                bar.update(f"{name} {i + 1}/{episodes}")
-        except BrokenProcessPool as exc:
-            raise RuntimeError(
-                f"evaluate(jobs={jobs}): a worker process died before finishing (its error is printed above). "
-                "Workers start a fresh interpreter ('spawn') that imports the main module again, so a script "
-                "must call evaluate under `if __name__ == \"__main__\":`; or use jobs=1."
-            ) from exc
+        for future in as_completed(futures):
+            name, i = futures[future]
+            results[(name, i)] = future.result()
+            bar.update(f"{name} {i + 1}/{episodes}")
+    except BrokenProcessPool as exc:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise RuntimeError(
+            f"evaluate(jobs={jobs}): a worker process died before finishing (its error is printed above). "
+            "Workers start a fresh interpreter ('spawn') that imports the main module again, so a script "
+            "must call evaluate under `if __name__ == \"__main__\":`; or use jobs=1."
+        ) from exc
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     for name in controllers:
         own_rows = [results[(name, i)][0] for i in range(episodes)]
         rows.extend(own_rows)
         rows.append(_mean_row(name, own_rows))
         if record:
             traces[name] = [results[(name, i)][1] for i in range(episodes)]
+
+
+def _registered(name: str) -> Any:
+    """The factory registered under a reference name (entry point, else the in-tree target)."""
+    from importlib import import_module  # noqa: PLC0415
+    from importlib.metadata import entry_points  # noqa: PLC0415
+
+    target = next((ep.value for ep in entry_points(group="thermogrid.controllers") if ep.name == name),
+                  SCORE_REFERENCES[name])
+    module, _, attr = target.partition(":")
+    obj: Any = import_module(module.strip())
+    for part in attr.strip().split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _is_default_reference(name: str, spec: Any) -> bool:
+    """Whether ``spec`` run under ``name`` is the registered reference with its defaults."""
+    if name not in SCORE_REFERENCES:
+        return False
+    try:
+        return spec is _registered(name)
+    except Exception:  # noqa: BLE001 - an extra missing: not the reference
+        return False
+
+
+def _reference_runs(controllers: Mapping[str, Any], scenario: Scenario, seeds: list[int]) -> dict[str, Any]:
+    """The reference controllers to run for the score (not already in the table or known)."""
+    import warnings  # noqa: PLC0415
+
+    out: dict[str, Any] = {}
+    for ref in SCORE_REFERENCES:
+        if ref in controllers and _is_default_reference(ref, controllers[ref]):
+            continue
+        if all((scenario, s, ref) in _REFERENCE_RETURNS for s in seeds):
+            continue
+        try:
+            factory = _registered(ref)
+            if ref == "oracle":
+                import_optional("cvxpy", "opf")
+        except ImportError as exc:
+            warnings.warn(f"evaluate: no score (the reference {ref!r} cannot run: {exc}). Install the [opf] "
+                          "extra or pass score=False.", RuntimeWarning, stacklevel=3)
+            continue
+        out[_REF_PREFIX + ref] = factory
+    return out
+
+
+def _add_scores(rows: list[dict[str, Any]], controllers: Mapping[str, Any], scenario: Scenario,
+                seeds: list[int]) -> None:
+    """Fill ``score`` of every row from the references' returns on the same seeds."""
+    for r in rows:  # remember every reference return seen in this run
+        name = str(r["controller"])
+        ref = name[len(_REF_PREFIX):] if name.startswith(_REF_PREFIX) else name
+        if r["episode"] != "mean" and ref in SCORE_REFERENCES and (
+                name.startswith(_REF_PREFIX) or _is_default_reference(name, controllers.get(name))):
+            _REFERENCE_RETURNS[(scenario, int(r["seed"]), ref)] = float(r["return"])
+    by_name: dict[str, list[float]] = {}
+    for r in rows:
+        if r["episode"] == "mean":
+            scores = by_name.get(str(r["controller"]), [])
+            r["score"] = float(np.mean(scores)) if scores else float("nan")
+            continue
+        ru = _REFERENCE_RETURNS.get((scenario, int(r["seed"]), "uncontrolled"))
+        ro = _REFERENCE_RETURNS.get((scenario, int(r["seed"]), "oracle"))
+        value = float("nan")
+        if ru is not None and ro is not None and abs(ro - ru) > 1e-9:
+            value = 100.0 * (float(r["return"]) - ru) / (ro - ru)
+        r["score"] = value
+        by_name.setdefault(str(r["controller"]), []).append(value)
 
 
 def _mean_row(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:

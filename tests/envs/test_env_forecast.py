@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from thermogrid_env.config import get_scenario
 from thermogrid_env.envs import ThermoGridEnv
 from thermogrid_env.errors import ConfigError
+from thermogrid_env.forecast.empirical import SeasonalEmpiricalForecaster, weibull_quantiles
 from thermogrid_env.forecast import Forecaster, NoisyForecaster, PerfectForecaster, PersistenceForecaster
 from thermogrid_env.sim.episode import sample_episode
 
@@ -91,7 +94,8 @@ def test_persistence_repeats_the_present(exogenous) -> None:
 
 @pytest.mark.parametrize("dt_s", [900, 300])
 def test_env_observes_hourly_forecast_leads(dt_s: int) -> None:
-    env = ThermoGridEnv(get_scenario("summer-high-pv", dt_s=dt_s), forecast_horizon_h=3)
+    env = ThermoGridEnv(get_scenario("summer-high-pv", dt_s=dt_s), forecast_horizon_h=3,
+                        forecaster=PerfectForecaster())
     per_hour = 3600 // dt_s
     obs, _ = env.reset(seed=1)
     for _ in range(30):
@@ -115,7 +119,7 @@ def test_env_with_noisy_forecaster_is_deterministic() -> None:
         return np.stack(out)
 
     np.testing.assert_array_equal(run(3), run(3))
-    perfect = ThermoGridEnv()
+    perfect = ThermoGridEnv(forecaster=PerfectForecaster())
     obs, _ = perfect.reset(seed=3)
     assert not np.array_equal(run(3)[0], obs)
 
@@ -129,3 +133,48 @@ def test_a_shared_forecaster_instance_is_copied_per_env() -> None:
     k = a.observation_spec.names.index("t_ambient_c[weather,+1h,q0.1]")
     obs_a = a._observation()
     assert obs_a[k] == pytest.approx(a.episode.exogenous.t_ambient_c[4] / 20.0, abs=1e-6)
+
+
+def test_weibull_quantiles_match_numpy() -> None:
+    x = np.random.default_rng(0).normal(size=(5, 7, 14))
+    levels = np.array([0.1, 0.5, 0.9])
+    np.testing.assert_allclose(weibull_quantiles(x, levels), np.quantile(x, levels, axis=-1, method="weibull"),
+                               atol=1e-12)
+
+
+def test_default_forecaster_is_causal_and_ignores_the_true_future(exogenous) -> None:
+    """The default forecaster reads only the clock and the tariff of the episode: changing the episode's
+    future weather changes nothing, and every forecast comes from days before the issue time."""
+    fc = SeasonalEmpiricalForecaster()
+    assert fc.causal and not PerfectForecaster.causal and not NoisyForecaster.causal
+    fc.reset(exogenous, np.random.default_rng(0))
+    a = fc.forecast(10, 16)
+    changed = dataclasses.replace(exogenous, t_ambient_c=exogenous.t_ambient_c + 5.0, pv_per_kwp=exogenous.pv_per_kwp * 0)
+    fc2 = SeasonalEmpiricalForecaster()
+    fc2.reset(changed, np.random.default_rng(0))
+    b = fc2.forecast(10, 16)
+    np.testing.assert_array_equal(a.t_ambient_c, b.t_ambient_c)
+    np.testing.assert_array_equal(a.pv_per_kwp, b.pv_per_kwp)
+    assert np.all(np.diff(a.t_ambient_c, axis=0) >= 0) and np.all(np.diff(a.pv_per_kwp, axis=0) >= 0)
+    np.testing.assert_array_equal(a.price_eur_per_kwh[1], exogenous.price_eur_per_kwh[11:27])  # the tariff
+    assert fc.forecast(10, 200).t_ambient_c.shape == (3, 200)  # beyond the precomputed horizon
+
+
+def test_default_forecaster_is_informative_and_roughly_calibrated() -> None:
+    """Over 20 winter days the 10-90 % band of the temperature holds about 80 % of the outcomes and the
+    median beats persistence over the next 18 h."""
+    inside, err_med, err_persist = [], [], []
+    for seed in range(20):
+        ep = sample_episode(get_scenario("winter-high-der"), np.random.default_rng(seed))
+        exo = ep.exogenous
+        fc = SeasonalEmpiricalForecaster()
+        fc.reset(exo, np.random.default_rng(0))
+        for k in (0, 20):
+            f = fc.forecast(k, 72)
+            truth = exo.t_ambient_c[k + 1:k + 73]
+            inside.append((truth >= f.t_ambient_c[0]) & (truth <= f.t_ambient_c[2]))
+            err_med.append(np.abs(f.t_ambient_c[1] - truth).mean())
+            err_persist.append(np.abs(exo.t_ambient_c[k] - truth).mean())
+    coverage = float(np.mean(inside))
+    assert 0.7 <= coverage <= 0.9
+    assert np.mean(err_med) < 0.9 * np.mean(err_persist)

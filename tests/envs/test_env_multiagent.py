@@ -49,11 +49,11 @@ def test_local_observations_match_the_central_one(view: MultiAgentView) -> None:
     assert info["agent_rewards"][view.agents[0]] == reward
     central = base._observation()
     spec, community = base.observation_spec, base.episode.community
-    hp_house = f"house_{community.hp_load[3]}"
+    hp_house = f"house_{community.houses.load[3]}"
     local = obs[hp_house][-len(AGENT_LOCAL_OBS):]
     assert local[AGENT_LOCAL_OBS.index("has_hp")] == 1.0
     assert local[AGENT_LOCAL_OBS.index("t_indoor_c")] == central[spec.index("t_indoor_c", "hp:3")]
-    bus = community.hp_bus[3]
+    bus = community.houses.bus[3]
     assert local[AGENT_LOCAL_OBS.index("v_pu")] == central[spec.index("v_pu", f"bus:{bus}")]
     no_ev = [f"house_{i}" for i in view.household_load if i not in set(community.ev_load.tolist())]
     for agent in no_ev:

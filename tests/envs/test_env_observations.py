@@ -34,7 +34,7 @@ def test_layout_is_declared(played) -> None:
 def test_values_match_the_state(played) -> None:
     env, obs = played
     spec, state, res = env.observation_spec, env.sim_state, env.last_result
-    exo, sessions, k = env.episode.exogenous, env.episode.ev_sessions, env.step_index
+    exo, sessions, k = env.episode.exogenous, env.episode.evs.sessions, env.step_index
     sl = spec.slices()
     np.testing.assert_allclose(obs[sl["t_indoor"]], (state.t_indoor_c - 21.0) / 5.0, atol=1e-6)
     plugged = (sessions.arrival_step <= k) & (k < sessions.departure_step)

@@ -101,8 +101,9 @@ def test_params_validation_names_the_field() -> None:
         hp.HeatPumpParams(p_rated_el_kw=[3.0, -1.0])
     with pytest.raises(ConfigError, match=r"p_rated_el_kw\[0\]"):
         hp.HeatPumpParams(p_rated_el_kw=[np.nan])
+    assert hp.HeatPumpParams(p_rated_el_kw=[]).n_devices == 0  # an empty group
     with pytest.raises(ConfigError, match="p_rated_el_kw"):
-        hp.HeatPumpParams(p_rated_el_kw=[])
+        hp.HeatPumpParams(p_rated_el_kw=[[3.0]])
     with pytest.raises(ConfigError, match=r"emitter\[1\]"):
         hp.HeatPumpParams(p_rated_el_kw=[3.0, 3.0], emitter=("floor", "fan-coil"))
     with pytest.raises(ConfigError, match="emitter"):

@@ -46,8 +46,9 @@ def test_params_default_inverter_and_validation() -> None:
         pv.PVParams(p_peak_kwp=[5.0], s_inverter_kva=[0.0])
     with pytest.raises(ConfigError, match="s_inverter_kva"):
         pv.PVParams(p_peak_kwp=[5.0, 6.0], s_inverter_kva=[5.0, 6.0, 7.0])
+    assert pv.PVParams(p_peak_kwp=[]).n_devices == 0  # an empty group of PV systems
     with pytest.raises(ConfigError, match="p_peak_kwp"):
-        pv.PVParams(p_peak_kwp=[])
+        pv.PVParams(p_peak_kwp=[[5.0]])
 
 
 def test_params_read_only_and_pickle() -> None:

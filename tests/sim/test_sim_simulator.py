@@ -26,7 +26,7 @@ def episode():
 def _full_power(ep) -> Setpoints:
     c = ep.community
     return Setpoints(
-        hp_p_kw=c.heat_pumps.p_rated_el_kw * 2.0,  # above the rating: clipped by the simulator
+        hp_p_kw=c.houses.p_max_kw * 2.0,  # above the rating: clipped by the simulator
         ev_p_kw=np.full(c.n_ev, 50.0),
         pv_curtailment=np.zeros(c.n_pv),
         pv_q_kvar=np.full(c.n_pv, 100.0),  # beyond the inverter circle: clipped
@@ -37,10 +37,10 @@ def test_community_counts_and_buses_follow_the_scenario() -> None:
     c = sample_community(SCENARIO, np.random.default_rng(1))
     assert (c.n_hp, c.n_ev, c.n_pv) == device_counts(SCENARIO)
     households = set(np.flatnonzero(c.feeder.load_is_household))
-    for loads in (c.hp_load, c.ev_load, c.pv_load):
+    for loads in (c.houses.load, c.ev_load, c.pvs.load):
         assert set(loads) <= households
         assert np.all(np.diff(loads) > 0)
-    np.testing.assert_array_equal(c.hp_bus, c.feeder.load_bus[c.hp_load])
+    np.testing.assert_array_equal(c.houses.bus, c.feeder.load_bus[c.houses.load])
 
 
 def test_same_seed_same_episode_bit_for_bit() -> None:
@@ -65,12 +65,12 @@ def test_device_limits_and_energy_balance(episode) -> None:
     state = sim.initial_state()
     for k in range(sim.n_steps):
         state, res = sim.step(state, _full_power(episode))
-        np.testing.assert_allclose(res.hp_p_kw, c.heat_pumps.p_rated_el_kw)
-        plugged = ev.available(episode.ev_sessions, k)
+        np.testing.assert_allclose(res.hp_p_kw, c.houses.p_max_kw)
+        plugged = ev.available(episode.evs.sessions, k)
         assert np.all(res.ev_p_kw[~plugged] == 0.0)
-        assert np.all(res.ev_p_kw <= episode.ev_sessions.p_max_kw + 1e-12)
+        assert np.all(res.ev_p_kw <= episode.evs.sessions.p_max_kw + 1e-12)
         assert np.all(res.pv_p_kw <= res.pv_available_kw + 1e-12)
-        s = c.pv_systems.s_inverter_kva
+        s = c.pvs.s_inverter_kva
         assert np.all(res.pv_p_kw**2 + res.pv_q_kvar**2 <= s**2 * (1 + 1e-9))
         # Slack power = all bus loads + losses.
         assert res.p_slack_kw == pytest.approx(res.bus_p_kw.sum() + res.p_loss_kw, rel=1e-9, abs=1e-9)
@@ -85,7 +85,7 @@ def test_ev_energy_into_batteries_equals_charging_energy_times_efficiency(episod
     for _ in range(sim.n_steps):
         state, res = sim.step(state, _full_power(episode))
         energy_grid_kwh += res.ev_p_kw * sim.dt_h
-    s = episode.ev_sessions
+    s = episode.evs.sessions
     np.testing.assert_allclose((state.ev_soc - soc0) * s.capacity_kwh, energy_grid_kwh * s.efficiency, atol=1e-9)
 
 
@@ -93,12 +93,12 @@ def test_houses_follow_the_shared_building_model(episode) -> None:
     """One model: the simulator's indoor temperature equals BuildingModel.step with the same input."""
     sim = episode.simulator()
     c, exo = episode.community, episode.exogenous
-    model = building.discretize(c.buildings, SCENARIO.dt_s)
+    model = building.discretize(c.houses.building, SCENARIO.dt_s)
     state = sim.initial_state()
     sp = _full_power(episode)
     next_state, res = sim.step(state, sp)
     t_i, t_e = model.step(state.t_indoor_c, state.t_envelope_c, exo.t_ambient_c[0], res.hp_heat_kw,
-                          exo.household_p_kw[0, c.hp_load], exo.irradiance_w_per_m2[0])
+                          exo.household_p_kw[0, c.houses.load], exo.irradiance_w_per_m2[0])
     np.testing.assert_allclose(next_state.t_indoor_c, t_i, rtol=0, atol=1e-12)
     np.testing.assert_allclose(next_state.t_envelope_c, t_e, rtol=0, atol=1e-12)
 

@@ -87,12 +87,9 @@ class ActionSpec:
     def from_episode(cls, episode: Episode) -> ActionSpec:
         """The spec of an episode's devices (ratings from its community and EV sessions)."""
         c = episode.community
-        return cls(
-            hp_p_rated_kw=_ratings(c.heat_pumps.p_rated_el_kw if c.heat_pumps is not None else None, c.n_hp),
-            ev_p_max_kw=_ratings(episode.ev_sessions.p_max_kw if episode.ev_sessions is not None else None, c.n_ev),
-            pv_s_inverter_kva=_ratings(c.pv_systems.s_inverter_kva if c.pv_systems is not None else None, c.n_pv),
-            v2g=episode.scenario.ev_v2g,
-        )
+        return cls(hp_p_rated_kw=_ratings(c.houses.p_max_kw, c.n_hp),
+                   ev_p_max_kw=_ratings(episode.evs.sessions.p_max_kw, c.n_ev),
+                   pv_s_inverter_kva=_ratings(c.pvs.s_inverter_kva, c.n_pv), v2g=episode.scenario.ev_v2g)
 
     @property
     def n_hp(self) -> int:

@@ -249,8 +249,8 @@ class ObservationSpec:
             exo.base_p_kw[rows].sum(axis=1), exo.t_ambient_c[rows], exo.price_eur_per_kwh[rows],
         ])
         self._ev_table = np.zeros((t + 1, 3 * self.n_ev))
-        s = episode.ev_sessions
-        if s is not None:
+        s = episode.evs.sessions
+        if episode.evs.n:
             n = self.n_ev
             k = np.arange(t + 1)[:, None]
             plugged = (s.arrival_step[None, :] <= k) & (k < s.departure_step[None, :])

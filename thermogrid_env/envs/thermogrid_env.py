@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -15,24 +14,17 @@ from thermogrid_env.envs.observations import ObservationSpec
 from thermogrid_env.envs.rendering import render_feeder
 from thermogrid_env.errors import ConfigError
 from thermogrid_env.forecast.base import Forecaster
-from thermogrid_env.forecast.simple import PerfectForecaster
+from thermogrid_env.forecast.empirical import SeasonalEmpiricalForecaster
 from thermogrid_env.network.library import load_feeder
+from thermogrid_env.sim import costs
 from thermogrid_env.sim.community import Community, device_counts, sample_community
 from thermogrid_env.sim.episode import Episode, sample_episode
 from thermogrid_env.sim.kpi import KPIAccumulator
 from thermogrid_env.sim.simulator import SimState, Simulator, StepResult
+from thermogrid_env.sim.view import ControllerView, build_view
 
-#: Reward terms in order, with the KPI increment each is read from (``None``: computed here).
-REWARD_TERMS: tuple[tuple[str, str | None], ...] = (
-    ("cost", "cost_eur"),
-    ("discomfort", "discomfort_kh"),
-    ("ev_unmet", "ev_unmet_kwh"),
-    ("voltage", None),
-    ("losses", "losses_kwh"),
-    ("aging", "aging_h"),
-    ("curtailment", "curtailment_kwh"),
-    ("overload", None),
-)
+#: Reward terms in order, with the KPI each is booked in (:mod:`thermogrid_env.sim.costs`).
+REWARD_TERMS: tuple[tuple[str, str], ...] = tuple((t.name, t.kpi) for t in costs.TERMS)
 #: Longest forecast horizon [h].
 MAX_FORECAST_HORIZON_H = 24
 
@@ -101,15 +93,18 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Rewards
 
-    ``reward = −Σ_k w_k · term_k`` over the terms (per step): ``cost`` [EUR], ``discomfort``
-    [K·h], ``ev_unmet`` [kWh missing at departure], ``voltage`` [Σ over LV buses of the deviation
-    outside ``[v_min_pu, v_max_pu]``, pu], ``losses`` [kWh], ``aging`` [h of transformer loss of
-    life], ``curtailment`` [kWh], ``overload`` [Σ over branches of ``max(loading − 1, 0)``], with
-    the weights ``scenario.reward_weights``. ``info["reward_terms"]`` holds the **weighted** terms
+    ``reward = −Σ_k w_k · term_k`` over the eight terms of the cost model
+    (:mod:`thermogrid_env.sim.costs`, the one definition shared with the KPIs and the oracle's
+    objective), per step: ``cost`` [EUR, each household billed on its own meter: import at the
+    price, export at the feed-in tariff], ``discomfort`` [K·h], ``ev_unmet`` [kWh missing at an EV's
+    departure, or at the episode end for EVs leaving later], ``voltage`` [Σ over LV buses of the
+    squared-voltage excess outside ``[v_min_pu, v_max_pu]`` divided by twice the limit, pu],
+    ``losses`` [kWh], ``aging`` [h of transformer loss of life], ``curtailment`` [kWh],
+    ``overload`` [Σ over branches of ``max(I²/I_max² − 1, 0)/2``], with the weights
+    ``scenario.reward_weights``. ``info["reward_terms"]`` holds the **weighted** terms
     ``w_k · term_k`` (so ``reward == −sum(info["reward_terms"].values())``),
     ``info["reward_terms_raw"]`` the raw terms and ``info["kpi"]`` the step's KPI increments
-    (:mod:`thermogrid_env.sim.kpi`). The last step also books the energy still missing for EVs
-    that leave after the episode (``Simulator.final_unmet_ev_kwh``) and adds ``info["episode_kpi"]``.
+    (:mod:`thermogrid_env.sim.kpi`); the last step adds ``info["episode_kpi"]``.
 
     ## Starting State
 
@@ -122,9 +117,14 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Episode End
 
-    Never terminated. Truncated by the environment itself after ``scenario.n_steps`` steps (96 for
-    one day of 15-min steps), whatever the scenario passed to ``gymnasium.make``; the registered ids
-    add no ``TimeLimit`` (``make(..., max_episode_steps=k)`` stops earlier if wanted).
+    Truncated by the environment itself after ``scenario.n_steps`` steps (96 for one day of 15-min
+    steps), whatever the scenario passed to ``gymnasium.make``; the registered ids add no
+    ``TimeLimit`` (``make(..., max_episode_steps=k)`` stops earlier if wanted). **Terminated** when
+    a step's AC power flow has no solution (voltage collapse: the load exceeds what the feeder can
+    carry): ``info["termination_reason"]`` says so, and the step's ``voltage`` term carries the
+    collapse penalty (every LV bus counted at 0 V for the rest of the episode,
+    :func:`~thermogrid_env.sim.costs.collapse_penalty`), so ending early never pays. A legal
+    action never raises inside ``step()``.
 
     ## Arguments
 
@@ -134,8 +134,10 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
     ```
 
     * ``scenario``: preset name (``thermogrid_env.config.PRESETS``) or a ``Scenario``.
-    * ``forecaster``: a :class:`~thermogrid_env.forecast.base.Forecaster` (default: perfect
-      foresight); the slot for probabilistic forecasters. The env keeps its own deep copy.
+    * ``forecaster``: a :class:`~thermogrid_env.forecast.base.Forecaster` (default: the causal
+      :class:`~thermogrid_env.forecast.empirical.SeasonalEmpiricalForecaster`, built from data known
+      at the issue time; ``PerfectForecaster()`` for perfect foresight). The env keeps its own deep
+      copy.
     * ``forecast_horizon_h``: hourly forecast leads in the observation (0 … 24, default 4).
     * ``observed_buses``: feeder bus indices whose voltage is observed (default all but bus 0).
     * ``render_mode``: ``None`` or ``"rgb_array"``.
@@ -143,12 +145,15 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Controller interface
 
-    Hand-written controllers and the oracle use ``env.unwrapped``'s public attributes (valid after
-    ``reset``): ``scenario``; ``episode`` (perfect-foresight data: community, exogenous series, EV
-    sessions); ``simulator``; ``sim_state`` (state at the start of the next step); ``last_result``
-    (``StepResult`` of the last step, ``None`` after reset); ``action_spec``
-    (``to_setpoints``/``from_setpoints`` between actions and physical set-points);
-    ``observation_spec``; ``forecaster``; ``step_index`` (steps played).
+    Hand-written controllers read :meth:`controller_view` (a read-only
+    :class:`~thermogrid_env.sim.view.ControllerView` of what is knowable at the step: measured
+    state, forecasts, tariff, feeder, plugged EVs' declared departure and need); only a controller
+    declaring perfect foresight (the oracle) asks for ``controller_view(perfect_foresight=True)``,
+    which adds the episode. The environment's public attributes (valid after ``reset``):
+    ``scenario``; ``episode`` (perfect-foresight data); ``simulator``; ``sim_state`` (state at the
+    start of the next step); ``last_result`` (``StepResult`` of the last step, ``None`` after
+    reset); ``action_spec`` (``to_setpoints``/``from_setpoints`` between actions and physical
+    set-points); ``observation_spec``; ``forecaster``; ``step_index`` (steps played).
 
     ## Version History
 
@@ -156,6 +161,12 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
       ids dropped their ``TimeLimit``, which cut custom scenarios longer than a day at the
       preset's length; heat-pump households stopped counting SimBench ``H0-A``'s electric space
       heating in their base load, so episodes with such households have lower base loads.
+      The cost model (before release): energy is billed per household meter, the voltage and
+      overload terms are measured in squared units (equal to the previous ones to first order),
+      EV energy missing at the episode end is booked in that step's ``ev_unmet`` term; a step
+      whose power flow has no solution terminates the episode instead of raising; the default
+      forecaster is the causal :class:`~thermogrid_env.forecast.empirical.SeasonalEmpiricalForecaster`
+      (perfect foresight was the default before).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 8}
@@ -179,7 +190,8 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
             raise ConfigError(f"render_mode must be None or one of {modes}, got {render_mode!r}.")
         self.render_mode = render_mode
         # each env owns its forecaster (the same instance may be passed to several envs, e.g. make_vec)
-        self.forecaster: Forecaster = copy.deepcopy(forecaster) if forecaster is not None else PerfectForecaster()
+        self.forecaster: Forecaster = (copy.deepcopy(forecaster) if forecaster is not None
+                                       else SeasonalEmpiricalForecaster())
         if not isinstance(self.forecaster, Forecaster):
             raise ConfigError("forecaster must implement thermogrid_env.forecast.Forecaster "
                               "(quantiles, reset, forecast).")
@@ -202,11 +214,8 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
         )
         self.action_space = action_space(n_hp, n_ev, n_pv)
         self.observation_space = self.observation_spec.space()
-        weights = self.scenario.reward_weights.as_dict()
-        self._term_names = tuple(name for name, _ in REWARD_TERMS)
-        self._weights = tuple(float(weights[name]) for name in self._term_names)
-        self._v_mid_pu = 0.5 * (self.scenario.v_min_pu + self.scenario.v_max_pu)
-        self._v_half_band_pu = 0.5 * (self.scenario.v_max_pu - self.scenario.v_min_pu)
+        self._term_names = costs.TERM_NAMES
+        self._weights = tuple(float(w) for w in costs.weight_vector(self.scenario.reward_weights))
         self._obs = np.zeros(self.observation_spec.size, dtype=np.float32)
         self._community: Community | None = None  # cached when scenario.community_seed is set
         # public controller interface (set by reset)
@@ -217,6 +226,7 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
         self.action_spec: ActionSpec | None = None
         self.step_index = 0
         self._kpi = KPIAccumulator()
+        self._terminated = False
         self._grid: tuple[np.ndarray, np.ndarray, float, float] | None = None  # v, loading, hot spot, trafo
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -224,37 +234,31 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
         if self.sim_state is None:
             raise ConfigError("Call reset() before step().")
         n_steps = self.simulator.n_steps
-        if self.step_index >= n_steps:
-            raise ConfigError(f"The episode ended after {n_steps} steps (truncated); call reset().")
+        if self.step_index >= n_steps or self._terminated:
+            raise ConfigError(f"The episode ended after {self.step_index} steps; call reset().")
         setpoints = self.action_spec.to_setpoints(action)
         state, res = self.simulator.step(self.sim_state, setpoints)
         self.sim_state, self.last_result = state, res
         self.step_index = k = state.step
-        truncated = k >= n_steps
-        kpis = dict(res.kpis)
-        final_unmet = self.simulator.final_unmet_ev_kwh(state) if truncated else 0.0
-        kpis["ev_unmet_kwh"] += final_unmet
-        # the sums below are only computed when the KPIs show a violation (rare): fast path
-        v_term = self._voltage_term(res.v_pu) if kpis["voltage_violations"] else 0.0
-        overloaded = kpis["line_loading_max"] > 1.0 or kpis["trafo_loading_max"] > 1.0
-        over_term = self._overload_term(res.loading) if overloaded else 0.0
-        raw = [
-            kpis["cost_eur"], kpis["discomfort_kh"], kpis["ev_unmet_kwh"], v_term,
-            kpis["losses_kwh"], kpis["aging_h"], kpis["curtailment_kwh"], over_term,
-        ]
-        weighted = [w * x for w, x in zip(self._weights, raw)]
-        reward = -math.fsum(weighted)
-        self._kpi.add(kpis)
+        terminated = not res.converged
+        truncated = k >= n_steps and not terminated
+        self._terminated = terminated
+        raw = res.terms
+        self._kpi.add(res.kpis)
         info: dict[str, Any] = {
-            "kpi": kpis,
-            "reward_terms": dict(zip(self._term_names, weighted)),
-            "reward_terms_raw": dict(zip(self._term_names, raw)),
+            "kpi": res.kpis,
+            "reward_terms": {n: w * raw[n] for n, w in zip(self._term_names, self._weights)},
+            "reward_terms_raw": dict(raw),
         }
-        if truncated:
-            info["ev_unmet_final_kwh"] = final_unmet
+        if terminated:
+            info["termination_reason"] = (
+                f"voltage collapse at step {k - 1}: the AC power flow of this step has no solution (the load "
+                "exceeds what the feeder can carry); the voltage term carries the collapse penalty")
+        if terminated or truncated:
             info["episode_kpi"] = self._kpi.result()
-        self._grid = (res.v_pu, res.loading, res.hot_spot_c, res.trafo_loading)
-        return self._observation(), reward, False, truncated, info
+        v = res.v_pu if res.converged else np.zeros_like(res.v_pu)
+        self._grid = (v, np.nan_to_num(res.loading), float(res.hot_spot_c), float(np.nan_to_num(res.trafo_loading)))
+        return self._observation(), float(res.reward), terminated, truncated, info
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -275,38 +279,44 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
             raise ConfigError(f"Unknown reset options {unknown}; the only option is 'episode'.")
         episode = options.get("episode")
         if episode is None:
-            sc = self.scenario
-            if sc.community_seed is not None and self._community is None:
-                self._community = sample_community(sc, np.random.default_rng(sc.community_seed))
-            episode = sample_episode(sc, self.np_random, community=self._community)
+            episode = sample_episode(self.scenario, self.np_random, community=self._fixed_community())
         elif not isinstance(episode, Episode) or episode.scenario != self.scenario:
             raise ConfigError("options['episode'] must be an Episode of this environment's scenario.")
         self.episode = episode
-        self.simulator = episode.simulator(self.powerflow_backend)
+        self.simulator = Simulator(episode, powerflow_backend=self.powerflow_backend)
         self.sim_state = self.simulator.initial_state()
         self.last_result = None
         self.step_index = 0
+        self._terminated = False
         self.action_spec = ActionSpec.from_episode(episode)
         self.forecaster.reset(episode.exogenous, self.np_random)
         self.observation_spec.reset(episode)
         self._kpi = KPIAccumulator()
-        exo = episode.exogenous
-        res0 = self.simulator.powerflow.solve(exo.base_p_kw[0], exo.base_q_kvar[0])
-        self._grid = (res0.v_pu, res0.loading, float(self.sim_state.trafo.hot_spot_c),
-                      float(res0.transformer_loading))
+        g = self.simulator.initial_grid()
+        self._grid = (g.v_pu, g.loading, float(self.sim_state.trafo.hot_spot_c), float(g.trafo_loading))
         return self._observation(), {"start_day_local": episode.start_day_local.isoformat()}
 
-    def _voltage_term(self, v_pu: np.ndarray) -> float:
-        """Σ over LV buses (slack excluded) of the deviation outside the voltage band [pu]."""
-        dev = np.abs(v_pu[1:] - self._v_mid_pu)
-        dev -= self._v_half_band_pu
-        return float(np.add.reduce(np.maximum(dev, 0.0, out=dev)))
+    def _fixed_community(self) -> Community | None:
+        """The community kept across resets (``scenario.community_seed``), else ``None``."""
+        sc = self.scenario
+        if sc.community_seed is not None and self._community is None:
+            self._community = sample_community(sc, np.random.default_rng(sc.community_seed))
+        return self._community
 
-    @staticmethod
-    def _overload_term(loading: np.ndarray) -> float:
-        """Σ over branches of the loading above 1 [-]."""
-        over = loading - 1.0
-        return float(np.add.reduce(np.maximum(over, 0.0, out=over)))
+    def controller_view(self, perfect_foresight: bool = False) -> ControllerView:
+        """What a controller may know at the start of the next step (:mod:`thermogrid_env.sim.view`).
+
+        Args:
+            perfect_foresight: Include the episode (for controllers that declare perfect foresight,
+                such as the oracle; causal controllers must not ask for it).
+
+        Raises:
+            ConfigError: Before ``reset()``.
+        """
+        if self.sim_state is None:
+            raise ConfigError("Call reset() before controller_view().")
+        return build_view(self.episode, self.sim_state, self.last_result, self.forecaster.forecast,
+                          perfect_foresight=perfect_foresight)
 
     def _observation(self) -> np.ndarray:
         """The observation at the start of step ``step_index`` (a new array)."""

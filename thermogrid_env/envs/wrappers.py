@@ -99,7 +99,7 @@ class MultiAgentView(gym.Wrapper):
         local[:, AGENT_LOCAL_OBS.index("v_pu")] = self._v_idx
         act_sl = base.action_spec.slices()
         agent_pos, central_pos = [], []
-        for kind, loads in (("hp", community.hp_load), ("ev", community.ev_load), ("pv", community.pv_load)):
+        for kind, loads in (("hp", community.houses.load), ("ev", community.ev_load), ("pv", community.pvs.load)):
             rows = np.array([row_of_load[int(x)] for x in loads], dtype=np.int64)
             if len(set(rows.tolist())) != len(rows):
                 raise ConfigError(f"MultiAgentView supports at most one {kind} per household.")

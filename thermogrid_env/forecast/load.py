@@ -76,7 +76,13 @@ class LoadForecaster(Protocol):
         ...
 
     def reset(self, episode: Episode) -> None:
-        """Start a new episode (the forecaster may read the loads only up to each issue time)."""
+        """Start a new episode (the forecaster may read the loads only up to each issue time).
+
+        Args:
+            episode: Anything with the episode's ``community`` and clock ``time_utc``: an
+                :class:`~thermogrid_env.sim.episode.Episode` or a
+                :class:`~thermogrid_env.sim.view.ControllerView`.
+        """
         ...
 
     def forecast(self, step: int, horizon_steps: int) -> LoadForecast:
@@ -103,6 +109,8 @@ def is_load_forecaster(obj: object) -> bool:
 class SeasonalEmpiricalLoadForecaster:
     """Empirical quantiles of each load at the same time of day on recent known days (module docstring).
 
+    Causal: a forecast issued at a step uses only loads known before it.
+
     Args:
         history_days: Number of past days per forecast (the ensemble size), >= 2. On
             ``benchmarks/load_forecasts.py`` the default 16 had a pinball loss within 2 % of the best
@@ -119,6 +127,8 @@ class SeasonalEmpiricalLoadForecaster:
     Raises:
         ConfigError: Invalid settings.
     """
+
+    causal = True
 
     def __init__(self, history_days: int = 16, same_day_type: bool = True,
                  quantiles: tuple[float, ...] = DEFAULT_QUANTILES, holidays: bool = True) -> None:
@@ -140,11 +150,17 @@ class SeasonalEmpiricalLoadForecaster:
         return self._quantiles
 
     def reset(self, episode: Episode) -> None:
-        """Read the episode's loads (with the heat-pump households' profiles) and its time axis."""
+        """Read the shipped load profiles (with the heat-pump households' own) and the episode's clock.
+
+        Args:
+            episode: Anything with ``community`` and ``time_utc`` (an episode or a controller view):
+                only the assets and the clock are read, the loads come from the profiles before
+                each issue time.
+        """
         feeder = episode.community.feeder
-        names, scale = heating_free_profiles(feeder, episode.community.hp_load)
+        names, scale = heating_free_profiles(feeder, episode.community.houses.load)
         index, p_norm, q_norm = year_profiles(names)
-        pos = index.get_indexer(episode.exogenous.time_utc.floor("15min"))
+        pos = index.get_indexer(episode.time_utc.floor("15min"))
         if np.any(pos < 0):
             raise ConfigError("SeasonalEmpiricalLoadForecaster: the episode leaves the shipped year 2016.")
         self._tables = (p_norm, q_norm)

@@ -59,13 +59,15 @@ class _TruthForecaster:
 
 
 class PerfectForecaster(_TruthForecaster):
-    """Perfect foresight: every quantile equals the true future value (the environment's default).
+    """Perfect foresight: every quantile equals the true future value (not causal).
 
     Args:
         quantiles: Quantile levels (all equal to the truth; kept so that the observation layout
             matches that of probabilistic forecasters).
     """
 
+    #: Forecasts are the future itself: a controller using them is not causal.
+    causal = False
     #: Steps of padding kept after the episode's data (longer horizons take a slower path).
     PAD_STEPS = 256
 
@@ -121,6 +123,10 @@ class NoisyForecaster(_TruthForecaster):
         max_horizon_h: Longest lead that can be asked for [h].
         quantiles: Quantile levels.
     """
+
+    #: Errors are drawn around the true future: informative like a weather service's forecast, but
+    #: a controller using it is not causal in the strict sense (its forecast depends on the future).
+    causal = False
 
     def __init__(
         self,
@@ -187,6 +193,9 @@ class PersistenceForecaster(_TruthForecaster):
             it (default ``True``: time-of-use prices are known in advance).
         quantiles: Quantile levels (all equal).
     """
+
+    #: Only the value at the issue step (and the published tariff) is used.
+    causal = True
 
     def __init__(self, known_price: bool = True, quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> None:
         super().__init__(quantiles)

@@ -8,8 +8,12 @@ Conventions (the one place they are written):
   parent always comes before its children.
 * A branch is, from the parent side: an ideal transformer with complex ratio ``tap``
   (``tap_ratio * exp(j * shift)``; 1 for lines), then a shunt ``y_from`` at the internal node,
-  then the series impedance ``z = r + j x``. The to-side half of a line's or transformer's shunt
-  is lumped into the bus shunt ``y_bus`` of the child bus (the pi model).
+  then the series impedance ``z = r + j x``, then a shunt ``y_to`` at the child bus (a pi
+  circuit). ``y_to`` is lumped into the bus shunt ``y_bus`` of the child bus, which is what the
+  power flow uses; it is also kept per branch (``g_to_pu``, ``b_to_pu``) to report the current at
+  the branch's child end. For lines ``y_to = y_from`` (half the charging each); a transformer's T
+  circuit is held exactly as its pi (wye-delta) equivalent, whose ends differ when the leakage
+  impedance is not split equally.
 * Power is **load-positive**: a positive ``p_kw``/``q_kvar`` injection array means consumption at
   that bus; generation (PV) is negative. Branch flows are positive from parent to child.
 * Engineering units at the boundary (ohm, A, kV, kVA); per unit on ``s_base_kva`` and each bus's
@@ -34,6 +38,8 @@ _ARRAY_FIELDS_BRANCH = (
     "x_pu",
     "g_from_pu",
     "b_from_pu",
+    "g_to_pu",
+    "b_to_pu",
     "tap_ratio",
     "shift_deg",
     "i_max_a",
@@ -62,6 +68,9 @@ class Feeder:
         r_pu, x_pu: ``(n_branch,)`` series resistance/reactance of branch ``k`` (feeding bus
             ``k + 1``) [pu].
         g_from_pu, b_from_pu: ``(n_branch,)`` shunt at the branch's internal from-side node [pu].
+        g_to_pu, b_to_pu: ``(n_branch,)`` shunt at the branch's child end [pu], already part of
+            the child's ``g_bus_pu``/``b_bus_pu`` (kept to report end currents); default: equal
+            to the from-side shunt (a symmetric pi, as for lines).
         tap_ratio: ``(n_branch,)`` off-nominal voltage ratio of the ideal transformer (1 for lines).
         shift_deg: ``(n_branch,)`` phase shift of the ideal transformer [degree].
         i_max_a: ``(n_branch,)`` thermal current limit (ampacity) at the child-bus side [A];
@@ -97,6 +106,8 @@ class Feeder:
     i_max_a: np.ndarray
     s_max_kva: np.ndarray
     is_transformer: np.ndarray
+    g_to_pu: np.ndarray | None = None
+    b_to_pu: np.ndarray | None = None
     load_bus: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     load_p_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     load_q_kvar: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -105,6 +116,9 @@ class Feeder:
     bus_lookup: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for to_side, from_side in (("g_to_pu", "g_from_pu"), ("b_to_pu", "b_from_pu")):
+            if getattr(self, to_side) is None:  # symmetric pi
+                object.__setattr__(self, to_side, getattr(self, from_side))
         conv = {
             "parent": np.int64,
             "bus_ids": np.int64,
@@ -167,8 +181,8 @@ class Feeder:
                 f"Feeder {self.name!r}: s_base_kva must be > 0 and v_slack_pu in (0.5, 1.5)."
             )
         finite = (
-            "r_pu", "x_pu", "g_from_pu", "b_from_pu", "g_bus_pu", "b_bus_pu", "shift_deg",
-            "v_min_pu", "v_max_pu",
+            "r_pu", "x_pu", "g_from_pu", "b_from_pu", "g_to_pu", "b_to_pu", "g_bus_pu",
+            "b_bus_pu", "shift_deg", "v_min_pu", "v_max_pu",
         )
         for name in finite:
             if not np.all(np.isfinite(getattr(self, name))):

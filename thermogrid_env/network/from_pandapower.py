@@ -2,10 +2,27 @@
 
 pandapower is an optional dependency (extra ``[grid]``) imported only inside
 :func:`from_pandapower`. The branch parameters are taken from pandapower's own PYPOWER-case
-conversion (``_pd2ppc`` with the transformer pi model, as ``runpp(trafo_model="pi")`` uses), so
-lines, 2-winding transformers with their tap and phase shift, impedances, closed bus-bus switches
-(fused into one bus, or a small impedance when they have ``z_ohm > 0``), open switches and
-out-of-service elements are treated exactly as pandapower treats them. This module then
+conversion (``_pd2ppc``, with the transformer model ``runpp`` is asked for: pandapower's default
+``"t"`` or ``"pi"``), so lines, 2-winding transformers with their tap and phase shift, impedances,
+closed bus-bus switches (fused into one bus, or a small impedance when they have ``z_ohm > 0``),
+open switches, shunts (``net.shunt``) and out-of-service elements are treated exactly as pandapower
+treats them.
+
+Transformer T model: pandapower turns the T circuit (ideal transformer on the HV side, leakage
+impedance split by ``leakage_resistance_ratio_hv``/``leakage_reactance_ratio_hv``, default 0.5,
+magnetising admittance in the middle) into its exact pi equivalent by the wye-delta transform
+(``_wye_delta``). The feeder's branch model holds that pi exactly: the HV-side shunt behind the
+tap as the branch's from-side shunt, the delta's series impedance, and the LV-side shunt (which
+differs from the HV-side one when the leakage split is not 0.5) in the child bus's shunt and in
+the branch's ``g_to_pu``/``b_to_pu`` (for its LV-side current). This was
+chosen over an internal node for the T's midpoint: no extra bus (the feeder keeps the net's buses
+and the sweep's cost), and it is the very circuit ``runpp(trafo_model="t")`` solves, so both agree
+to the solvers' tolerance.
+
+Element tables that are not imported (static generators, storage, asymmetric loads and
+generators, motors, voltage-dependent load shares) are named in a :class:`PandapowerImportWarning`
+with what to do about them; elements that the radial PQ model cannot represent at all
+(:data:`_UNSUPPORTED`) raise a :class:`ConfigError`. This module then
 
 * folds the line or transformer stubs that pandapower keeps behind an open line switch (or towards
   an out-of-service bus) into an exact equivalent shunt at their live end (their charging current
@@ -27,6 +44,8 @@ import numpy as np
 from thermogrid_env.errors import ConfigError, import_optional
 from thermogrid_env.network.feeder import Feeder
 
+#: Transformer models of ``pandapower.runpp`` (its default is ``"t"``).
+TRAFO_MODELS = ("t", "pi")
 # PYPOWER bus types (pandapower.pypower.idx_bus): PV (gen) and NONE (isolated or out of service).
 _PV, _REF, _NONE = 2, 3, 4
 # In-service elements the radial PQ model cannot represent -> what to tell the user.
@@ -41,6 +60,34 @@ _UNSUPPORTED = {
     "tcsc": "thyristor-controlled series capacitors",
     "ssc": "static synchronous compensators",
 }
+# In-service elements that are not imported -> (what they are, what to do); see _ignored_elements.
+_NOT_IMPORTED = {
+    "sgen": (
+        "static generators",
+        "pass them to the power flow as negative bus loads (p_kw < 0, consumption positive), "
+        "e.g. as the PV of a scenario",
+    ),
+    "storage": (
+        "storage units",
+        "pass their power to the power flow as bus loads (charging positive)",
+    ),
+    "asymmetric_load": (
+        "asymmetric loads",
+        "the feeder model is balanced: add their three-phase totals as net.load rows for a "
+        "balanced equivalent",
+    ),
+    "asymmetric_sgen": (
+        "asymmetric static generators",
+        "the feeder model is balanced: pass their three-phase totals as negative bus loads",
+    ),
+    "motor": ("motors", "add their electrical power as net.load rows (or bus loads)"),
+}
+
+
+class PandapowerImportWarning(UserWarning):
+    """Parts of a pandapower net that :func:`from_pandapower` does not import (named, with what to
+    do). Filter it with ``warnings.filterwarnings("ignore", category=PandapowerImportWarning)``
+    once they are handled elsewhere."""
 
 
 def from_pandapower(
@@ -49,12 +96,17 @@ def from_pandapower(
     s_base_kva: float | None = None,
     *,
     drop_isolated: bool = False,
+    trafo_model: str = "t",
 ) -> Feeder:
     """Convert a radial pandapower net into a :class:`Feeder`.
 
-    Loads (``net.load``, in service, ``p_mw * scaling``) become the feeder's loads; static
-    generators, storages and asymmetric loads are not imported: pass them to the power flow as
-    (negative) bus injections. The ext_grid's ``va_degree`` is not kept: feeder voltage angles are
+    Loads (``net.load``, in service, ``p_mw * scaling``) become the feeder's loads, as constant
+    power (their ``const_z_*``/``const_i_*`` shares are not kept). Static generators, storage,
+    asymmetric loads and generators and motors are not imported (the feeder's loads are the base
+    loads that scenarios scale with profiles, so generation is not folded into them): a
+    :class:`PandapowerImportWarning` lists each such non-empty, in-service table with what to do;
+    pass them to the power flow as (negative) bus loads. Shunts are imported exactly (into the
+    bus shunts). The ext_grid's ``va_degree`` is not kept: feeder voltage angles are
     relative to the slack. Bus ids are pandapower bus indices; buses fused by closed bus-bus
     switches are represented by their smallest id and all of them map to it in
     :meth:`Feeder.bus_index`.
@@ -68,6 +120,10 @@ def from_pandapower(
             slack (pandapower would return NaN for them): ``False`` (default) raises a
             :class:`ConfigError` naming them; ``True`` drops them, and the loads on them, with a
             warning.
+        trafo_model: Transformer equivalent circuit, as ``runpp``'s option of that name:
+            ``"t"`` (pandapower's default; imported exactly as its wye-delta pi equivalent, see
+            the module docstring) or ``"pi"``. The result matches ``runpp`` run with the same
+            model.
 
     Returns:
         The feeder in topological order from the slack bus, with loads attached
@@ -78,14 +134,27 @@ def from_pandapower(
         ConfigError: The net is meshed or disconnected (the message names the buses), has no or
             several slacks, or holds elements that the radial model cannot represent
             (3-winding transformers, gens, wards, impedances with asymmetric parameters, a
-            transformer fed from its tap side).
+            transformer fed from its tap side), or ``trafo_model`` is unknown.
+
+    Warns:
+        PandapowerImportWarning: For in-service elements that are not imported (see above).
     """
     import_optional("pandapower", "grid")
     from pandapower.pypower import idx_brch, idx_bus  # noqa: PLC0415
 
+    if trafo_model not in TRAFO_MODELS:
+        raise ConfigError(
+            f"{name}: trafo_model must be one of {TRAFO_MODELS}, got {trafo_model!r}."
+        )
     _check_elements(net, name)
+    ignored = _ignored_elements(net)
+    if ignored:
+        warnings.warn(
+            f"{name}: not imported: " + "; ".join(ignored) + ".", PandapowerImportWarning,
+            stacklevel=2,
+        )
     net = copy.deepcopy(net)  # _pd2ppc writes lookups and options into the net
-    bus, branch, sbase_kva = _to_ppc(net)
+    bus, branch, sbase_kva = _to_ppc(net, trafo_model)
     s_base = sbase_kva if s_base_kva is None else float(s_base_kva)
     if not s_base > 0:
         raise ConfigError(f"{name}: s_base_kva must be > 0, got {s_base}.")
@@ -122,18 +191,11 @@ def from_pandapower(
         n_loads = int((net.load.in_service & net.load.bus.isin(ids)).sum())
         warnings.warn(f"{msg}; dropped with the {n_loads} loads on them.", stacklevel=2)
 
-    if branch.shape[1] > idx_brch.BR_B_ASYM:
-        asym = [idx_brch.BR_R_ASYM, idx_brch.BR_X_ASYM, idx_brch.BR_G_ASYM, idx_brch.BR_B_ASYM]
-        on = np.real(branch[:, idx_brch.BR_STATUS]) > 0
-        if np.any(np.abs(branch[np.ix_(on, asym)]) > 0):
-            raise ConfigError(f"{name}: branches with asymmetric parameters are not supported.")
     f_bus = np.real(branch[:, idx_brch.F_BUS]).astype(np.int64)
     t_bus = np.real(branch[:, idx_brch.T_BUS]).astype(np.int64)
     in_service = (np.real(branch[:, idx_brch.BR_STATUS]) > 0) & live[f_bus] & live[t_bus]
     z_br = np.real(branch[:, idx_brch.BR_R]) + 1j * np.real(branch[:, idx_brch.BR_X])
-    y_br = 1j * np.real(branch[:, idx_brch.BR_B])  # total branch shunt, half at each end
-    if branch.shape[1] > idx_brch.BR_G:
-        y_br = y_br + np.real(branch[:, idx_brch.BR_G])
+    y_f, y_t = _branch_end_shunts(branch, name)
     tap_br = np.real(branch[:, idx_brch.TAP])
     tap_br = np.where(tap_br == 0, 1.0, tap_br)
     shift_br = np.real(branch[:, idx_brch.SHIFT])
@@ -145,12 +207,12 @@ def from_pandapower(
         if stubs.size != 1 or bus[a, idx_bus.PD] != 0 or bus[a, idx_bus.QD] != 0:
             raise ConfigError(f"{name}: unexpected auxiliary bus {a} in pandapower's model.")
         b = int(stubs[0])
-        y_half, z = 0.5 * y_br[b], z_br[b]
-        y_far = y_half / (1.0 + z * y_half)  # the far half-shunt seen through z
+        z = z_br[b]
         if t_bus[b] == a:  # seen from the tap side: behind the ideal transformer
-            y_extra[f_bus[b]] += (y_half + y_far) / tap_br[b] ** 2
+            y_far = y_t[b] / (1.0 + z * y_t[b])  # the far shunt seen through z
+            y_extra[f_bus[b]] += (y_f[b] + y_far) / tap_br[b] ** 2
         else:
-            y_extra[t_bus[b]] += y_half + y_far
+            y_extra[t_bus[b]] += y_t[b] + y_f[b] / (1.0 + z * y_f[b])
         in_service[b] = False
         live[a] = False
 
@@ -186,6 +248,7 @@ def from_pandapower(
     n_br = n_bus - 1
     r_pu, x_pu = np.zeros(n_br), np.zeros(n_br)
     y_from = np.zeros(n_br, dtype=np.complex128)
+    y_to = np.zeros(n_br, dtype=np.complex128)
     tap_ratio, shift_deg = np.ones(n_br), np.zeros(n_br)
     i_max_a, s_max_kva = np.full(n_br, np.inf), np.full(n_br, np.inf)
     is_trafo = np.zeros(n_br, dtype=bool)
@@ -199,9 +262,11 @@ def from_pandapower(
             )
         r_pu[j] = z_br[b].real / to_ours
         x_pu[j] = z_br[b].imag / to_ours
-        # pi model: half the branch shunt at each end (from side behind the ideal transformer).
-        y_from[j] = 0.5 * y_br[b] * to_ours
-        y_bus[k] += 0.5 * y_br[b] * to_ours
+        # pi: the parent-end shunt behind the ideal transformer, the child-end one on the bus.
+        from_parent = new_index[int(f_bus[b])] == parent[k]
+        y_parent, y_child = (y_f[b], y_t[b]) if from_parent else (y_t[b], y_f[b])
+        y_from[j], y_to[j] = y_parent * to_ours, y_child * to_ours
+        y_bus[k] += y_to[j]
         tap_ratio[j], shift_deg[j] = tap_br[b], shift_br[b]
         if kind[b] == "line":
             line = net.line.loc[elem[b]]
@@ -247,6 +312,8 @@ def from_pandapower(
         x_pu=x_pu,
         g_from_pu=y_from.real,
         b_from_pu=y_from.imag,
+        g_to_pu=y_to.real,
+        b_to_pu=y_to.imag,
         tap_ratio=tap_ratio,
         shift_deg=shift_deg,
         i_max_a=i_max_a,
@@ -276,14 +343,66 @@ def _check_elements(net: Any, name: str) -> None:
             raise ConfigError(f"{name}: {what} (net.{element}) are not supported.")
 
 
-def _to_ppc(net: Any) -> tuple[np.ndarray, np.ndarray, float]:
-    """pandapower's PYPOWER case of the net as ``runpp(trafo_model="pi")`` builds it."""
+def _ignored_elements(net: Any) -> list[str]:
+    """One line per kind of in-service element that :func:`from_pandapower` does not import:
+    what, how many, and what to do."""
+    out = []
+    for element, (what, todo) in _NOT_IMPORTED.items():
+        table = net[element] if element in net else None
+        if table is None or not len(table):
+            continue
+        n_on = int(table.in_service.sum()) if "in_service" in table else len(table)
+        if n_on:
+            out.append(f"net.{element}: {n_on} in-service {what} ignored; {todo}")
+    loads = net.load[net.load.in_service]
+    zip_cols = [c for c in loads.columns if c.startswith(("const_z", "const_i"))]
+    shares = loads[zip_cols].fillna(0.0).to_numpy(float) != 0 if zip_cols else np.zeros((0, 0))
+    n_zip = int(shares.any(axis=1).sum())
+    if n_zip:
+        used = ", ".join(c for c, on in zip(zip_cols, shares.any(axis=0)) if on)
+        out.append(
+            f"net.load: {n_zip} loads have constant-impedance/current shares ({used}) that are "
+            "not kept: imported as constant power (runpp's voltage_depend_loads=True keeps them); "
+            "set those columns to 0 to compare with pandapower"
+        )
+    return out
+
+
+def _branch_end_shunts(branch: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Shunt admittance at the from end (behind the tap) and at the to end of each ppc branch
+    [pu on the ppc base]: half of ``BR_G + j BR_B`` each, plus half the ``*_ASYM`` part at the to
+    end (the T model's wye-delta gives unequal ends when the leakage split is not 0.5).
+
+    Raises:
+        ConfigError: A branch has asymmetric series impedance (not a reciprocal branch).
+    """
+    from pandapower.pypower import idx_brch  # noqa: PLC0415
+
+    y = 1j * np.real(branch[:, idx_brch.BR_B])
+    if branch.shape[1] > idx_brch.BR_G:
+        y = y + np.real(branch[:, idx_brch.BR_G])
+    y_asym = np.zeros_like(y)
+    if branch.shape[1] > idx_brch.BR_B_ASYM:
+        on = np.real(branch[:, idx_brch.BR_STATUS]) > 0
+        series_asym = [idx_brch.BR_R_ASYM, idx_brch.BR_X_ASYM]
+        if np.any(np.abs(branch[np.ix_(on, series_asym)]) > 0):
+            raise ConfigError(
+                f"{name}: branches with asymmetric series impedance are not supported."
+            )
+        y_asym = np.real(branch[:, idx_brch.BR_G_ASYM]) + 1j * np.real(
+            branch[:, idx_brch.BR_B_ASYM]
+        )
+    return 0.5 * y, 0.5 * (y + y_asym)
+
+
+def _to_ppc(net: Any, trafo_model: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """pandapower's PYPOWER case of the net as ``runpp(trafo_model=trafo_model)`` builds it."""
     from pandapower.auxiliary import _add_ppc_options  # noqa: PLC0415
     from pandapower.pd2ppc import _pd2ppc  # noqa: PLC0415
 
     net["_options"] = {}
     _add_ppc_options(
-        net, calculate_voltage_angles=True, trafo_model="pi", check_connectivity=True,
+        net, calculate_voltage_angles=True, trafo_model=trafo_model, check_connectivity=True,
         mode="pf", switch_rx_ratio=2, init_vm_pu="flat", init_va_degree="flat",
         enforce_q_lims=False, enforce_p_lims=False, recycle=None, voltage_depend_loads=False,
     )

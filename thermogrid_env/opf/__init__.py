@@ -4,20 +4,12 @@
 formulation is built, casadi (extra ``[nlp]``) for ``"ac-nlp"``. Entry point::
 
     from thermogrid_env.opf import solve_opf
-    sol = solve_opf(data, formulation="distflow-socp")   # data: OPFData
+    sol = solve_opf(data, formulation="distflow-socp")   # data: OPFData (opf.episode builds it)
     sol.hp_p_kw, sol.ev_p_kw, sol.pv_p_kw, sol.pv_q_kvar  # set-points (T, n)
     print(sol.summary())                                  # objective terms, timings, exactness
 """
 
-from thermogrid_env.opf.data import (
-    EVData,
-    HouseData,
-    ObjectiveWeights,
-    OPFData,
-    PVData,
-    TransformerData,
-    from_devices,
-)
+from thermogrid_env.opf.data import EVInputs, HouseInputs, OPFData, PVInputs, TransformerInputs
 from thermogrid_env.opf.exactness import ACCheck, AgingCheck, ExactnessReport
 from thermogrid_env.opf.formulations import FORMULATIONS, Formulation, get_formulation, register
 from thermogrid_env.opf.network import DEFAULT_S_BASE_KVA
@@ -29,23 +21,21 @@ __all__ = [
     "ACCheck",
     "AgingCheck",
     "DEFAULT_S_BASE_KVA",
-    "EVData",
+    "EVInputs",
     "EXACTNESS_POLICIES",
     "ExactnessReport",
     "FORMULATIONS",
     "Formulation",
-    "HouseData",
+    "HouseInputs",
     "OPFData",
     "OPFProblem",
     "OPFSolution",
-    "ObjectiveWeights",
-    "PVData",
+    "PVInputs",
     "TERMS",
-    "TransformerData",
+    "TransformerInputs",
     "Timings",
     "USER_TERMS",
     "build_problem",
-    "from_devices",
     "get_formulation",
     "register",
     "solve_opf",

@@ -43,14 +43,22 @@ import numpy as np
 import scipy.sparse as sp
 
 from thermogrid_env.opf.backend import Expr, Model
-from thermogrid_env.opf.data import EVData, HouseData, OPFData, PVData
+from thermogrid_env.opf.data import EVInputs, HouseInputs, OPFData, PVInputs
 from thermogrid_env.opf.network import NetworkData
 
 _LN2_OVER_6 = math.log(2.0) / 6.0
 TANGENT_SPACING_K = 1.5
-"""Breakpoint spacing of the tangent (polyhedral) aging epigraph [K]: between two tangents the
-envelope underestimates ``exp(c θ)`` by at most ``(c Δ/2)² / 2`` relative, 0.37 % for IEC's
-``c = ln 2 / 6``."""
+"""Breakpoint spacing of the tangent (polyhedral) aging epigraph [K] up to :data:`TANGENT_WIDE_FROM_C`:
+between two tangents the envelope underestimates ``exp(c θ)`` by at most ``(c Δ/2)² / 2`` relative,
+0.37 % for IEC's ``c = ln 2 / 6``."""
+TANGENT_TOP_C = 120.0
+"""Highest tangent of the aging envelope [°C] (IEC 60076-7 long-time emergency loading); above it the
+last tangent continues linearly, below ``exp`` (the aging of a dispatch that hot is under-estimated;
+the overload and aging costs of such loadings exclude them from any optimum anyway). Tangents far
+above keep entries of ``exp`` up to 1e11 and stalled the interior-point method."""
+K_MAX_PENALTY = 3.0
+"""Largest transformer load factor the OPF considers with penalised limits (3x its rating: a
+hot spot of several hundred °C; no dispatch there can be optimal)."""
 _ARRHENIUS_B_K = 15000.0
 _ARRHENIUS_REF_C = 110.0
 
@@ -74,7 +82,7 @@ class DeviceBlock:
     outputs: dict[str, Expr] = field(default_factory=dict)
 
 
-def heat_pumps(m: Model, h: HouseData, t_ambient_c: np.ndarray) -> DeviceBlock:
+def heat_pumps(m: Model, h: HouseInputs, t_ambient_c: np.ndarray) -> DeviceBlock:
     """Heat pumps heating 3R2C houses with a soft comfort band.
 
     ``t_min - s <= t_indoor <= t_max + s`` with one slack ``s >= 0`` per house and period (at most
@@ -82,21 +90,23 @@ def heat_pumps(m: Model, h: HouseData, t_ambient_c: np.ndarray) -> DeviceBlock:
 
     Args:
         m: Model.
-        h: House data (ZOH matrices from :func:`~thermogrid_env.physics.building.discretize`).
+        h: The houses over the window (the group's ZOH matrices and COP regression).
         t_ambient_c: ``(T,)`` ambient temperature [°C].
 
     Returns:
         Block with outputs ``hp_p_kw``, ``hp_heat_kw``, ``t_indoor_c`` / ``t_envelope_c`` (end of
         each period, ``(T, n)``) and ``comfort_violation_k``.
     """
-    t, n = h.cop.shape
-    a, b = h.a_d, h.b_d
-    p = m.var("hp_p_kw", (t, n), lb=0.0, ub=h.p_hp_max_kw[None, :])
+    g = h.group
+    t, n = h.q_int_kw.shape
+    a, b = g.model.a_d, g.model.b_d
+    cop = g.cop(t_ambient_c)
+    p = m.var("hp_p_kw", (t, n), lb=0.0, ub=g.p_max_kw[None, :])
     ti = m.var("t_indoor_c", (t, n))
     te = m.var("t_envelope_c", (t, n))
     ti_prev = m.vstack([h.x0_c[None, :, 0], ti[:-1, :]]) if t > 1 else h.x0_c[None, :, 0]
     te_prev = m.vstack([h.x0_c[None, :, 1], te[:-1, :]]) if t > 1 else h.x0_c[None, :, 1]
-    heat = m.mul(h.cop, p)
+    heat = m.mul(cop, p)
     exo = (b[None, :, :, 0] * t_ambient_c[:, None, None] + b[None, :, :, 2] * h.q_int_kw[:, :, None]
            + b[None, :, :, 3] * h.g_sol_w_per_m2[:, :, None])  # (T, n, 2)
     m.eq("building_indoor", ti, m.mul(a[:, 0, 0], ti_prev) + m.mul(a[:, 0, 1], te_prev)
@@ -106,13 +116,13 @@ def heat_pumps(m: Model, h: HouseData, t_ambient_c: np.ndarray) -> DeviceBlock:
     viol = m.var("comfort_violation_k", (t, n), lb=0.0)
     m.le("comfort_min", h.t_min_c - viol, ti)
     m.le("comfort_max", ti, h.t_max_c + viol)
-    q = m.mul(h.hp_q_per_p, p) if np.any(h.hp_q_per_p != 0) else None
+    q = m.mul(np.full(n, g.q_per_p), p)
     outputs = {"hp_p_kw": p, "hp_heat_kw": heat, "t_indoor_c": ti, "t_envelope_c": te,
                "comfort_violation_k": viol}
-    return DeviceBlock("hp", h.bus, p, q, outputs)
+    return DeviceBlock("hp", g.bus, p, q, outputs)
 
 
-def ev_chargers(m: Model, ev: EVData, dt_h: float) -> DeviceBlock:
+def ev_chargers(m: Model, ev: EVInputs, dt_h: float) -> DeviceBlock:
     """EV charging sessions with a soft energy requirement at departure.
 
     Power variables exist only for plugged-in periods. Without V2G the battery energy only grows,
@@ -128,15 +138,16 @@ def ev_chargers(m: Model, ev: EVData, dt_h: float) -> DeviceBlock:
         Block with outputs ``ev_p_kw`` (net grid power), ``ev_charge_kw``, ``ev_discharge_kw``
         (V2G only) and ``ev_shortfall_kwh`` (``(1, n)``).
     """
-    t, n = ev.available.shape
     avail = ev.available
+    t, n = avail.shape
+    dep_index = ev.departure_index
     ch = m.masked_var("ev_charge_kw", avail, lb=0.0, ub=ev.p_max_kw[None, :])
-    has_dep = ev.departure_index >= 1
-    before_dep = np.arange(t)[:, None] < np.where(has_dep, ev.departure_index, 0)[None, :]
+    has_dep = dep_index >= 1
+    before_dep = np.arange(t)[:, None] < np.where(has_dep, dep_index, 0)[None, :]
     short = m.masked_var("ev_shortfall_kwh", has_dep[None, :], lb=0.0)
     target = np.where(has_dep, ev.e_target_kwh - ev.e_init_kwh, 0.0)[None, :]
     outputs = {"ev_charge_kw": ch, "ev_shortfall_kwh": short}
-    v2g = ev.available & (ev.p_dis_max_kw[None, :] > 0)
+    v2g = avail & (ev.p_dis_max_kw[None, :] > 0)
     if not v2g.any():
         ones = np.ones((t, 1))
         room = (ev.capacity_kwh - ev.e_init_kwh)[None, :]
@@ -164,14 +175,14 @@ def ev_chargers(m: Model, ev: EVData, dt_h: float) -> DeviceBlock:
     m.eq("ev_energy", e, e_prev + gain)
     if has_dep.any():
         pick = np.zeros((t, n))
-        pick[ev.departure_index[has_dep] - 1, np.flatnonzero(has_dep)] = 1.0
+        pick[dep_index[has_dep] - 1, np.flatnonzero(has_dep)] = 1.0
         e_dep = m.matmul(m.mul(pick, e).T, np.ones((t, 1))).T  # (1, n): energy at each departure
         m.le("ev_requirement", target + ev.e_init_kwh[None, :] * has_dep[None, :] - short, e_dep)
     outputs.update(ev_p_kw=ch - dis, ev_discharge_kw=dis)
     return DeviceBlock("ev", ev.bus, ch - dis, None, outputs)
 
 
-def pv_inverters(m: Model, pv: PVData) -> DeviceBlock:
+def pv_inverters(m: Model, pv: PVInputs) -> DeviceBlock:
     """PV curtailment and reactive power within the inverter circle ``p² + q² <= s²``.
 
     Active-power variables exist only where sunlight is available; there the circle is a
@@ -206,11 +217,11 @@ def _select(m: Model, x: Expr, idx: np.ndarray) -> Expr:
 def device_blocks(m: Model, data: OPFData) -> list[DeviceBlock]:
     """All device blocks of the data, in the order heat pumps, EVs, PV."""
     blocks = []
-    if data.houses is not None and data.houses.n:
+    if data.houses.n:
         blocks.append(heat_pumps(m, data.houses, data.t_ambient_c))
-    if data.evs is not None and data.evs.n:
+    if data.evs.n:
         blocks.append(ev_chargers(m, data.evs, data.dt_h))
-    if data.pvs is not None and data.pvs.n:
+    if data.pvs.n:
         blocks.append(pv_inverters(m, data.pvs))
     return blocks
 
@@ -238,6 +249,40 @@ def bus_injections(m: Model, data: OPFData, net: NetworkData, blocks: list[Devic
     return p_inj, q_inj
 
 
+def meter_loads(m: Model, data: OPFData, blocks: list[DeviceBlock]) -> tuple[Expr | None, np.ndarray, np.ndarray]:
+    """Net load of each billing meter [kW]: the household's base load plus its devices.
+
+    Meters are the feeder's loads (``data.meter_p_kw``; every device on its household's meter), or
+    the buses when ``data.meter_p_kw`` is ``None``.
+
+    Returns:
+        ``(expr, can_export, fixed)``: ``(T, n_dm)`` expression of the ``n_dm`` meters that have
+        devices, whether each can export (it has PV or a V2G EV, or a negative base load), and the
+        ``(T, n_fixed)`` constant net load of the meters without devices.
+    """
+    per_load = data.meter_p_kw is not None
+    base = data.meter_p_kw if per_load else data.base_p_kw
+    meters = {"hp": data.houses.group.load if per_load else data.houses.bus,
+              "ev": data.evs.fleet.load if per_load else data.evs.bus,
+              "pv": data.pvs.group.load if per_load else data.pvs.bus}
+    used = np.unique(np.concatenate([meters[b.kind] for b in blocks] + [np.zeros(0, np.int64)])).astype(np.int64)
+    fixed = np.setdiff1d(np.arange(base.shape[1]), used)
+    exporting = np.zeros(base.shape[1], dtype=bool)
+    exporting[meters["pv"]] = True
+    exporting[meters["ev"][data.evs.p_dis_max_kw > 0]] = True
+    exporting |= base.min(axis=0, initial=0.0) < 0
+    if not used.size:
+        return None, np.zeros(0, dtype=bool), base[:, fixed]
+    col = np.full(base.shape[1], -1)
+    col[used] = np.arange(used.size)
+    expr: Expr = base[:, used]
+    for blk in blocks:
+        idx = col[meters[blk.kind]]
+        inc = sp.csc_matrix((np.ones(idx.size), (np.arange(idx.size), idx)), shape=(idx.size, used.size))
+        expr = expr + m.matmul(blk.p_kw, inc)
+    return expr, exporting[used], base[:, fixed]
+
+
 def transformer_aging(m: Model, data: OPFData, net: NetworkData, p_send: Expr, q_send: Expr) -> dict[str, Expr]:
     """Hot spot and aging of the substation transformer as a conic epigraph (module docstring).
 
@@ -261,7 +306,9 @@ def transformer_aging(m: Model, data: OPFData, net: NetworkData, p_send: Expr, q
     # Upper bounds on the epigraph variables (never active at the optimum, where each sits on its
     # convex envelope) keep the feasible set compact: with an aging weight that is tiny at normal
     # loading these directions are otherwise nearly free and the interior-point method drifts.
-    k_max = 1.05 * float(net.s_max[net.trafo] / net.s_rated_pu)  # the rating limits |S| at the sending end
+    # Hard limits: the rating limits |S| at the sending end. Penalised limits: loadings above
+    # K_MAX_PENALTY would cost astronomically in aging and overload; the bound keeps the set compact.
+    k_max = (1.05 * float(net.s_max[net.trafo] / net.s_rated_pu) if data.hard_limits else K_MAX_PENALTY)
     nrm_max = math.sqrt(1.0 + r_ratio * k_max**2)
     oil_max = prm.delta_theta_or_k / (1.0 + r_ratio) ** x_exp * nrm_max ** (2.0 * x_exp)
     wnd_max = prm.delta_theta_hr_k * k_max**y_exp
@@ -301,8 +348,7 @@ def transformer_aging(m: Model, data: OPFData, net: NetworkData, p_send: Expr, q
     if tr.epigraph == "exp-cone":
         m.exp_le("trafo_aging_def", m.mul(slope, hot) - slope * theta_ref, v)
     else:  # tangents of exp at breakpoints every TANGENT_SPACING_K: a polyhedral lower envelope
-        lo = float(np.min(ta)) - 5.0
-        knots = np.arange(lo, max(hot_max, lo + 1.0) + TANGENT_SPACING_K, TANGENT_SPACING_K)
+        knots = tangent_knots_c(float(np.min(ta)) - 5.0, hot_max)
         val = np.exp(slope * (knots - theta_ref))
         ones = np.ones((1, knots.size))
         m.le("trafo_aging_tangents", m.mul((val * slope)[None, :], m.matmul(hot, ones))
@@ -310,6 +356,13 @@ def transformer_aging(m: Model, data: OPFData, net: NetworkData, p_send: Expr, q
     rate = m.mul(math.exp(slope * (theta_ref - ref)), v)
     return {"load_factor": k, "hot_spot_c": hot, "aging_rate": rate,
             "loss_of_life_h": m.total(rate) * data.dt_h}
+
+
+def tangent_knots_c(lo_c: float, hot_max_c: float) -> np.ndarray:
+    """Breakpoints of the tangent envelope [°C]: every :data:`TANGENT_SPACING_K` from ``lo_c`` up to
+    ``min(hot_max_c, TANGENT_TOP_C)``."""
+    top = max(min(hot_max_c, TANGENT_TOP_C), lo_c + 1.0)
+    return np.arange(lo_c, top + TANGENT_SPACING_K, TANGENT_SPACING_K)
 
 
 def _reference_hot_spot_c(data: OPFData) -> float:
@@ -329,5 +382,5 @@ def _initial_thermal_state(data: OPFData, initial_state) -> tuple[float, float]:
     return float(st.theta_oil_c), float(st.d_theta_h1_k)
 
 
-__all__ = ["DeviceBlock", "bus_injections", "device_blocks", "ev_chargers", "heat_pumps", "pv_inverters",
-           "transformer_aging"]
+__all__ = ["DeviceBlock", "bus_injections", "device_blocks", "ev_chargers", "heat_pumps", "meter_loads",
+           "pv_inverters", "tangent_knots_c", "transformer_aging"]

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from thermogrid_env.errors import ConfigError
 from thermogrid_env.network.feeder import Feeder
+from thermogrid_env.network.limits import l_max_pu
 
 DEFAULT_S_BASE_KVA = 100.0
 """Power base of the OPF [kVA]. Measured with Clarabel on the 44-bus default feeder, 96 periods,
@@ -27,6 +28,11 @@ every household with heat pump, EV and PV: with the feeder's own 1 MVA base (flo
 LV resistances of ~1e-4..1e-3 pu) the solves ended ``optimal_inaccurate`` (and one with the
 exponential cone failed outright); 50, 100 and 200 kVA all ended ``optimal`` in 31-32 iterations.
 100 kVA puts flows and LV resistances near 1 and 1e-3..1e-2 pu."""
+
+
+V_RANGE_PU = (0.2, 2.0)
+"""Voltage range of the OPF's variables when the band is priced, not imposed [pu]: the power flow
+gives up below 0.2 pu (voltage collapse); no dispatch near either end can be optimal."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,7 +50,10 @@ class NetworkData:
         include_shunts: Whether the shunts enter the model (else they are set to 0).
         inv_tap_sq: ``(n_branch,)`` ``1 / tap_ratio²``.
         w_slack: Squared slack voltage [pu²].
-        w_min, w_max: ``(n_bus,)`` squared voltage limits [pu²].
+        w_min, w_max: ``(n_bus,)`` squared voltage band [pu²] (hard limits, or where the voltage
+            penalty starts).
+        w_lb, w_ub: ``(n_bus,)`` bounds of the squared-voltage variables [pu²]: the band with hard
+            limits, else the power flow's own range (:data:`V_RANGE_PU`).
         l_max: ``(n_branch,)`` squared current limit [pu²] (``inf``: none). Lines: ampacity; the
             transformer: rated current (``(S_rated / S_base)²`` at 1 pu).
         s_max: ``(n_branch,)`` apparent-power limit at the sending end [pu] (``inf``: none).
@@ -72,6 +81,8 @@ class NetworkData:
     w_slack: float
     w_min: np.ndarray
     w_max: np.ndarray
+    w_lb: np.ndarray
+    w_ub: np.ndarray
     l_max: np.ndarray
     s_max: np.ndarray
     w_to_int: sp.csc_matrix
@@ -93,6 +104,7 @@ def network_data(
     v_min_pu: np.ndarray | None = None,
     v_max_pu: np.ndarray | None = None,
     include_shunts: bool = True,
+    hard_limits: bool = True,
 ) -> NetworkData:
     """Re-base the feeder for the OPF.
 
@@ -103,6 +115,8 @@ def network_data(
         include_shunts: Keep line charging and transformer magnetising shunts (linear in ``w``,
             so they cost nothing in the convex models); ``False`` drops them (the AC re-check then
             shows the error this causes).
+        hard_limits: Bound the voltages by the band (``True``); ``False``: by :data:`V_RANGE_PU`
+            only (the band is then priced by the cost model's ``voltage`` term).
 
     Returns:
         :class:`NetworkData`.
@@ -115,10 +129,8 @@ def network_data(
     keep = 1.0 if include_shunts else 0.0
     vmin = feeder.v_min_pu if v_min_pu is None else np.asarray(v_min_pu, float)
     vmax = feeder.v_max_pu if v_max_pu is None else np.asarray(v_max_pu, float)
-    i_base_child_a = s_base_kva / (np.sqrt(3.0) * feeder.v_base_kv[1:])
-    l_max = (feeder.i_max_a / i_base_child_a) ** 2
+    l_max = l_max_pu(feeder, s_base_kva)
     s_max = np.where(feeder.is_transformer, feeder.s_max_kva / s_base_kva, np.inf)
-    l_max = np.where(feeder.is_transformer, np.minimum(l_max, s_max**2), l_max)
     w_to_int = sp.csc_matrix((1.0 / feeder.tap_ratio**2, (from_bus, np.arange(nb))), shape=(n, nb))
     # Branch m leaves bus from_bus[m]; that bus is the child of branch from_bus[m] - 1.
     non_root = np.flatnonzero(from_bus > 0)
@@ -141,6 +153,8 @@ def network_data(
         w_slack=float(feeder.v_slack_pu) ** 2,
         w_min=vmin**2,
         w_max=vmax**2,
+        w_lb=vmin**2 if hard_limits else np.full(n, V_RANGE_PU[0] ** 2),
+        w_ub=vmax**2 if hard_limits else np.full(n, V_RANGE_PU[1] ** 2),
         l_max=l_max,
         s_max=s_max,
         w_to_int=w_to_int,
@@ -151,4 +165,4 @@ def network_data(
     )
 
 
-__all__ = ["DEFAULT_S_BASE_KVA", "NetworkData", "network_data"]
+__all__ = ["DEFAULT_S_BASE_KVA", "NetworkData", "V_RANGE_PU", "network_data"]

@@ -33,10 +33,10 @@ import numpy as np
 from thermogrid_env.errors import ConfigError, OptimizationFailed
 from thermogrid_env.opf.backend import INACCURATE_ACCEPT_TOL, Expr, Model, make_model
 from thermogrid_env.opf.data import OPFData
-from thermogrid_env.opf.devices import DeviceBlock, bus_injections, device_blocks, transformer_aging
+from thermogrid_env.opf.devices import DeviceBlock, bus_injections, device_blocks, meter_loads, transformer_aging
 from thermogrid_env.opf.formulations import Formulation, NetworkState, get_formulation
 from thermogrid_env.opf.network import DEFAULT_S_BASE_KVA, NetworkData, network_data
-from thermogrid_env.opf.objective import TERMS, TermContext, build_objective
+from thermogrid_env.opf.objective import TERMS, TermContext, build_objective, weighted_sum
 from thermogrid_env.opf.solution import OPFSolution, Timings, extract_solution
 
 EXACTNESS_POLICIES = ("auto", "loss-penalty", "ac-nlp-polish", "report", "off")
@@ -55,7 +55,8 @@ class OPFProblem:
         state: Network expressions.
         blocks: Device blocks by kind.
         aging: Transformer aging expressions, or ``None``.
-        terms: Objective terms by name.
+        terms: Raw objective terms by name (the cost model's units).
+        term_weights: Weight of each term (the reward's; 1 for ``loss_tightening``).
         build_s: Construction time [s].
         extra_loss_eur_per_kwh: ``(T,)`` extra loss price of the recovery, or ``None``.
     """
@@ -68,6 +69,7 @@ class OPFProblem:
     blocks: dict[str, DeviceBlock]
     aging: dict[str, Expr] | None
     terms: dict[str, Expr]
+    term_weights: dict[str, float]
     build_s: float
     extra_loss_eur_per_kwh: np.ndarray | None = None
 
@@ -88,7 +90,7 @@ def build_problem(
         formulation: Registered key or a :class:`Formulation` instance.
         s_base_kva: OPF power base [kVA] (numerics only; results are in engineering units).
         include_shunts: Model the feeder's shunts (see :func:`~thermogrid_env.opf.network.network_data`).
-        terms: Objective terms to include (default: all registered).
+        terms: Cost terms to include (default: all of the cost model, :data:`~thermogrid_env.sim.costs.TERM_NAMES`).
         extra_loss_eur_per_kwh: ``(T,)`` extra loss price per period (used by the recovery).
 
     Returns:
@@ -104,7 +106,7 @@ def build_problem(
         if unknown:
             raise ConfigError(f"Unknown objective term(s) {unknown}; choose from {sorted(TERMS)}.")
     net = network_data(data.feeder, s_base_kva, v_min_pu=data.v_min_pu, v_max_pu=data.v_max_pu,
-                       include_shunts=include_shunts)
+                       include_shunts=include_shunts, hard_limits=data.hard_limits)
     m = make_model(form.backend)
     blocks = {b.kind: b for b in device_blocks(m, data)}
     p_inj, q_inj = bus_injections(m, data, net, list(blocks.values()))
@@ -114,17 +116,19 @@ def build_problem(
     form.constraint_power_balance(m, net, st, p_inj, q_inj)
     form.constraint_voltage_drop(m, net, st)
     form.constraint_branch_current(m, net, st)
-    form.constraint_thermal_limits(m, net, st)
+    if data.hard_limits:
+        form.constraint_thermal_limits(m, net, st)
     aging = None
-    wants_aging = terms is None or "transformer_aging" in terms
-    if data.transformer is not None and data.weights.aging_eur_per_h > 0 and wants_aging:
+    wants_aging = terms is None or "aging" in terms
+    if data.transformer is not None and data.weights.aging > 0 and wants_aging:
         k = net.trafo
         aging = transformer_aging(m, data, net, st.p_send[:, k:k + 1], st.q_send[:, k:k + 1])
     extra = None if extra_loss_eur_per_kwh is None else np.asarray(extra_loss_eur_per_kwh, dtype=float)
-    ctx = TermContext(data, net, st, blocks, aging, extra)
-    obj_terms = build_objective(m, ctx, terms)
-    m.minimize(sum(obj_terms.values()) if obj_terms else 0.0 * m.total(st.w[:, 1:]))
-    return OPFProblem(data, net, form, m, st, blocks, aging, obj_terms, time.perf_counter() - t0, extra)
+    meter_p, can_export, fixed = meter_loads(m, data, list(blocks.values()))
+    ctx = TermContext(data, net, st, blocks, aging, p_inj, meter_p, can_export, fixed, extra)
+    raw, weights = build_objective(m, ctx, terms)
+    m.minimize(weighted_sum(raw, weights) if raw else 0.0 * m.total(st.w[:, 1:]))
+    return OPFProblem(data, net, form, m, st, blocks, aging, raw, weights, time.perf_counter() - t0, extra)
 
 
 def _initial_guess(prob: OPFProblem) -> dict[str, np.ndarray]:
@@ -199,7 +203,7 @@ def solve_opf(
     terms: tuple[str, ...] | None = None,
     warm_start: OPFSolution | None = None,
     solver_options: dict[str, Any] | None = None,
-    gap_rel_tol: float = 1e-6,
+    gap_rel_tol: float = 1e-5,
     v_tol_pu: float = 1e-4,
     nlp_start: str = "socp",
     verbose: bool = False,

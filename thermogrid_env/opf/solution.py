@@ -60,8 +60,12 @@ class OPFSolution:
         formulation: Formulation key that produced the dispatch.
         status: ``"optimal"`` or ``"optimal_inaccurate"`` (failures raise ``OptimizationFailed``).
         solver: Solver name; ``iterations``: its iteration count.
-        objective_eur: User objective (sum of :data:`~thermogrid_env.opf.objective.USER_TERMS`).
-        terms_eur: Value of every term present, by name.
+        objective_eur: User objective: ``Σ w · term`` over the cost model's terms, the negative of
+            the return the environment would pay for the plan (EUR-equivalent).
+        terms_eur: Weighted value ``w · term`` of every term present, by name (EUR-equivalent;
+            ``loss_tightening`` of the recovery included, not part of the objective).
+        terms_raw: Raw value of every cost term present, in its own unit
+            (:data:`~thermogrid_env.sim.costs.TERMS`), comparable with the simulator's KPIs.
         dt_s: Period length [s].
         hp_p_kw, hp_heat_kw: ``(T, n_house)`` heat-pump electrical power and heat [kW].
         t_indoor_c, t_envelope_c: ``(T + 1, n_house)`` predicted building states [°C].
@@ -71,6 +75,7 @@ class OPFSolution:
         ev_shortfall_kwh: ``(n_ev,)`` energy missing at departure [kWh].
         pv_p_kw, pv_q_kvar, pv_curtailment_kw: ``(T, n_pv)`` PV set-points [kW, kvar].
         bus_p_kw, bus_q_kvar: ``(T, n_bus)`` total bus loads (the dispatch for the power flow).
+        meter_p_kw: ``(T, n_meter)`` net load of every billing meter [kW] (feeder loads, or buses).
         v_pu: ``(T, n_bus)`` voltage magnitudes the optimizer believes.
         p_branch_kw, q_branch_kvar: ``(T, n_branch)`` flows at the sending end.
         p_series_kw, q_series_kvar: ``(T, n_branch)`` DistFlow ``P_ij``, ``Q_ij``.
@@ -98,6 +103,7 @@ class OPFSolution:
     iterations: int
     objective_eur: float
     terms_eur: dict[str, float]
+    terms_raw: dict[str, float]
     dt_s: float
     hp_p_kw: np.ndarray
     hp_heat_kw: np.ndarray
@@ -112,6 +118,7 @@ class OPFSolution:
     pv_curtailment_kw: np.ndarray
     bus_p_kw: np.ndarray
     bus_q_kvar: np.ndarray
+    meter_p_kw: np.ndarray
     v_pu: np.ndarray
     p_branch_kw: np.ndarray
     q_branch_kvar: np.ndarray
@@ -180,7 +187,7 @@ def extract_solution(prob: "OPFProblem", info: SolveInfo) -> OPFSolution:
     out = lambda kind, name, n: _val(prob, prob.blocks[kind].outputs.get(name), (t, n))  # noqa: E731
 
     h = data.houses
-    n_h = 0 if h is None else h.n
+    n_h = h.n
     if "hp" in prob.blocks:
         hp_p, heat = out("hp", "hp_p_kw", n_h), out("hp", "hp_heat_kw", n_h)
         ti = np.vstack([h.x0_c[None, :, 0], out("hp", "t_indoor_c", n_h)])
@@ -190,19 +197,20 @@ def extract_solution(prob: "OPFProblem", info: SolveInfo) -> OPFSolution:
         hp_p = heat = viol = np.zeros((t, n_h))
         ti = te = np.zeros((t + 1, n_h))
     ev = data.evs
-    n_ev = 0 if ev is None else ev.n
+    n_ev = ev.n
     if "ev" in prob.blocks:
         ch = out("ev", "ev_charge_kw", n_ev)
         dis = out("ev", "ev_discharge_kw", n_ev)
         ev_p = ch - dis
         gain = data.dt_h * (ev.efficiency[None, :] * ch - dis / ev.efficiency[None, :])
         e = ev.e_init_kwh[None, :] + np.vstack([np.zeros((1, n_ev)), np.cumsum(gain, axis=0)])
-        has = ev.departure_index >= 1
+        dep = ev.departure_index
+        has = dep >= 1
         short = np.zeros(n_ev)
-        short[has] = np.maximum(ev.e_target_kwh[has] - e[ev.departure_index[has], np.flatnonzero(has)], 0.0)
+        short[has] = np.maximum(ev.e_target_kwh[has] - e[dep[has], np.flatnonzero(has)], 0.0)
     else:
         ev_p, e, short = np.zeros((t, n_ev)), np.zeros((t + 1, n_ev)), np.zeros(n_ev)
-    n_pv = 0 if data.pvs is None else data.pvs.n
+    n_pv = data.pvs.n
     if "pv" in prob.blocks:
         pv_p = out("pv", "pv_p_kw", n_pv)
         pv_q = out("pv", "pv_q_kvar", n_pv)
@@ -212,29 +220,35 @@ def extract_solution(prob: "OPFProblem", info: SolveInfo) -> OPFSolution:
 
     bus_p = data.base_p_kw.copy()
     bus_q = data.base_q_kvar.copy()
-    if n_h:
-        np.add.at(bus_p.T, h.bus, hp_p.T)
-        np.add.at(bus_q.T, h.bus, (hp_p * h.hp_q_per_p[None, :]).T)
-    if n_ev:
-        np.add.at(bus_p.T, ev.bus, ev_p.T)
-    if n_pv:
-        np.add.at(bus_p.T, data.pvs.bus, -pv_p.T)
-        np.add.at(bus_q.T, data.pvs.bus, -pv_q.T)
+    np.add.at(bus_p.T, h.bus, hp_p.T)
+    np.add.at(bus_q.T, h.bus, (hp_p * h.group.q_per_p).T)
+    np.add.at(bus_p.T, ev.bus, ev_p.T)
+    np.add.at(bus_p.T, data.pvs.bus, -pv_p.T)
+    np.add.at(bus_q.T, data.pvs.bus, -pv_q.T)
+    if data.meter_p_kw is not None:
+        meter_p = data.meter_p_kw.copy()
+        np.add.at(meter_p.T, h.group.load, hp_p.T)
+        np.add.at(meter_p.T, ev.fleet.load, ev_p.T)
+        np.add.at(meter_p.T, data.pvs.group.load, -pv_p.T)
+    else:
+        meter_p = bus_p.copy()
 
     w = _val(prob, st.w, (t, n_bus))
     l_pu = _val(prob, st.l, (t, nb)) if st.l is not None else np.full((t, nb), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         loading = np.sqrt(np.maximum(l_pu, 0.0) / net.l_max[None, :])
     p_slack = _val(prob, st.p_slack, (t, 1))[:, 0] * s
-    terms = {name: float(np.asarray(prob.model.value(expr)).reshape(-1)[0]) for name, expr in prob.terms.items()}
+    raw = {name: float(np.asarray(prob.model.value(expr)).reshape(-1)[0]) for name, expr in prob.terms.items()}
+    terms = {name: prob.term_weights[name] * value for name, value in raw.items()}
     objective = sum(v for k, v in terms.items() if k in USER_TERMS)
     sol = OPFSolution(
         formulation=prob.formulation.key, status=info.status, solver=info.solver, iterations=info.iterations,
-        objective_eur=float(objective), terms_eur=terms, dt_s=data.dt_s,
+        objective_eur=float(objective), terms_eur=terms,
+        terms_raw={k: v for k, v in raw.items() if k in USER_TERMS}, dt_s=data.dt_s,
         hp_p_kw=hp_p, hp_heat_kw=heat, t_indoor_c=ti, t_envelope_c=te, comfort_violation_k=viol,
         ev_p_kw=ev_p, ev_energy_kwh=e, ev_shortfall_kwh=short,
         pv_p_kw=pv_p, pv_q_kvar=pv_q, pv_curtailment_kw=curt,
-        bus_p_kw=bus_p, bus_q_kvar=bus_q, v_pu=np.sqrt(np.maximum(w, 0.0)),
+        bus_p_kw=bus_p, bus_q_kvar=bus_q, meter_p_kw=meter_p, v_pu=np.sqrt(np.maximum(w, 0.0)),
         p_branch_kw=_val(prob, st.p_send, (t, nb)) * s, q_branch_kvar=_val(prob, st.q_send, (t, nb)) * s,
         p_series_kw=_val(prob, st.p, (t, nb)) * s, q_series_kvar=_val(prob, st.q, (t, nb)) * s,
         l_pu=l_pu, loading=loading, p_loss_kw=p_slack - bus_p.sum(axis=1),

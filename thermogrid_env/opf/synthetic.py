@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from thermogrid_env.config import RewardWeights
 from thermogrid_env.errors import ConfigError
 from thermogrid_env.network.feeder import Feeder
-from thermogrid_env.opf.data import ObjectiveWeights, OPFData, from_devices
+from thermogrid_env.opf.data import EVInputs, HouseInputs, OPFData, PVInputs, TransformerInputs
+from thermogrid_env.sim.devices import EVFleet, HeatPumpHouses, PVSystems, Transformer
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,9 +72,10 @@ def example_data(
     ev_share: float | None = None,
     pv_share: float | None = None,
     pv_kwp_range: tuple[float, float] = (5.0, 10.0),
-    weights: ObjectiveWeights | None = None,
+    weights: RewardWeights | None = None,
     aging_form: str = "dynamic",
     transformer: bool = True,
+    network_limits: str = "penalty",
 ) -> OPFData:
     """A realistic one-day OPF input on ``feeder``.
 
@@ -84,9 +87,10 @@ def example_data(
         penetration: Share of households with heat pump, EV and PV (each may be overridden by
             ``hp_share``, ``ev_share``, ``pv_share``), in [0, 1].
         pv_kwp_range: PV sizes [kWp].
-        weights: Objective weights (default :class:`ObjectiveWeights`).
+        weights: Objective weights (default :class:`~thermogrid_env.config.RewardWeights`).
         aging_form: Transformer hot-spot model of the aging term.
         transformer: Include the transformer aging term.
+        network_limits: ``"penalty"`` (the reward's voltage and overload terms) or ``"hard"``.
 
     Returns:
         The :class:`OPFData`.
@@ -106,7 +110,7 @@ def example_data(
     g_sol = sea.g_peak_w_per_m2 * bell
 
     # Base load: households follow the H0-like shape with +-20 % individual noise, others business hours.
-    base_p = np.zeros((n_periods, feeder.n_bus))
+    meter_p = np.zeros((n_periods, feeder.n_load))
     hh = feeder.load_is_household
     shape_h = _household_shape(hours)
     for i in range(feeder.n_load):
@@ -114,9 +118,11 @@ def example_data(
             prof = shape_h * rng.uniform(0.7, 1.3) * (1.0 + 0.2 * rng.standard_normal(n_periods)).clip(0.3)
         else:
             prof = _commercial_shape(hours) * 0.3 * feeder.load_p_kw[i]
-        base_p[:, feeder.load_bus[i]] += prof
+        meter_p[:, i] = prof
+    base_p = meter_p @ feeder.load_injection_matrix()
     base_q = 0.25 * base_p  # cos(phi) ~ 0.97
 
+    hh_load = np.flatnonzero(hh)
     hh_bus = feeder.load_bus[hh]
     n_hh = hh_bus.size
     shares = [penetration if s is None else s for s in (hp_share, ev_share, pv_share)]
@@ -124,30 +130,40 @@ def example_data(
         if not 0.0 <= s <= 1.0:
             raise ConfigError(f"DER shares must be in [0, 1], got {shares}.")
     pick = [np.sort(rng.permutation(n_hh)[: int(round(s * n_hh))]) for s in shares]
-    kwargs: dict = {}
+    houses = evs = pvs = None
     if pick[0].size:
         n = pick[0].size
         params, _ = building.sample_house_params(rng, n)
-        model = building.discretize(params, dt_s)
         p_rated = heat_pump.size_heat_pump(params.design_heat_load_kw(), oversize=1.2)
-        hp = heat_pump.HeatPumpParams(p_rated_el_kw=p_rated)
+        group = HeatPumpHouses(load=hh_load[pick[0]], bus=hh_bus[pick[0]], building=params,
+                               heat_pump=heat_pump.HeatPumpParams(p_rated_el_kw=p_rated), dt_s=dt_s)
         ua_ie = params.r_ea_k_per_kw / (params.r_ie_k_per_kw + params.r_ea_k_per_kw)
         ti0 = rng.uniform(20.5, 22.0, n)
         te0 = t_amb[0] + (ti0 - t_amb[0]) * ua_ie
-        kwargs.update(house_bus=hh_bus[pick[0]], building=model, heat_pump=hp, x0_c=np.column_stack([ti0, te0]),
-                      q_int_kw=0.3, g_sol_w_per_m2=g_sol, comfort_c=(20.0, 24.0))
+        houses = HouseInputs(group=group, x0_c=np.column_stack([ti0, te0]), q_int_kw=np.full((n_periods, n), 0.3),
+                             g_sol_w_per_m2=np.broadcast_to(g_sol[:, None], (n_periods, n)),
+                             t_min_c=np.full((n_periods, n), 20.0), t_max_c=np.full((n_periods, n), 24.0))
     if pick[1].size:
         sessions = ev.sample_sessions(rng, pick[1].size, n_periods, dt_s, start_hour=start_hour)
-        kwargs.update(ev_bus=hh_bus[pick[1]], ev_sessions=sessions)
+        fleet = EVFleet(load=hh_load[pick[1]], bus=hh_bus[pick[1]], sessions=sessions)
+        evs = EVInputs(fleet=fleet, start_step=0, n_periods=n_periods,
+                       e_init_kwh=sessions.soc_arrival * sessions.capacity_kwh, e_target_kwh=fleet.target_kwh,
+                       deadline_step=fleet.deadline_step(n_periods))
     if pick[2].size:
-        kwargs.update(pv_bus=hh_bus[pick[2]], pv=pv.sample_pv(rng, pick[2].size, p_range_kwp=pv_kwp_range),
-                      pv_profile_kw_per_kwp=pv_profile)
+        group = PVSystems(load=hh_load[pick[2]], bus=hh_bus[pick[2]],
+                          params=pv.sample_pv(rng, pick[2].size, p_range_kwp=pv_kwp_range))
+        pvs = PVInputs.from_profile(group, pv_profile)
     price = 0.30 + 0.10 * ((hours >= 17) & (hours < 21)) - 0.08 * ((hours >= 10) & (hours < 15))
-    trafo = TransformerThermalParams.onan_distribution(feeder.transformer_rating_kva) if transformer else None
-    return from_devices(
-        feeder, dt_s=dt_s, base_p_kw=base_p, base_q_kvar=base_q, t_ambient_c=t_amb,
-        price_import_eur_per_kwh=price, price_export_eur_per_kwh=0.08, transformer=trafo, aging_form=aging_form,
-        weights=weights, **kwargs,
+    trafo = None
+    if transformer:
+        tr = Transformer(params=TransformerThermalParams.onan_distribution(feeder.transformer_rating_kva),
+                         branch=int(feeder.transformer_branch), rated_kva=float(feeder.transformer_rating_kva))
+        trafo = TransformerInputs(group=tr, form=aging_form)
+    return OPFData(
+        feeder=feeder, dt_s=dt_s, base_p_kw=base_p, base_q_kvar=base_q, t_ambient_c=t_amb,
+        price_import_eur_per_kwh=price, price_export_eur_per_kwh=0.08, meter_p_kw=meter_p,
+        houses=houses, evs=evs, pvs=pvs, transformer=trafo, weights=weights or RewardWeights(),
+        network_limits=network_limits,
     )
 
 

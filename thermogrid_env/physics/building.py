@@ -96,9 +96,7 @@ class BuildingParams:
         lengths = {name: a.shape[0] for name, a in arrays.items() if a.ndim == 1}
         if len(set(lengths.values())) > 1:
             raise ConfigError(f"BuildingParams fields have mismatched lengths: {lengths}.")
-        n = next(iter(lengths.values()), 1)
-        if n < 1:
-            raise ConfigError("BuildingParams needs at least one house (got empty arrays).")
+        n = next(iter(lengths.values()), 1)  # empty arrays: no houses (an empty group)
         for name, arr in arrays.items():
             arr = np.array(np.broadcast_to(arr, (n,)), dtype=np.float64)  # own, writable copy
             bad = np.flatnonzero(~np.isfinite(arr))

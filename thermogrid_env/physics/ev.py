@@ -134,9 +134,7 @@ class EVSessions:
         lengths = {name: a.size for name, a in arrays.items() if a.size != 1}
         if len(set(lengths.values())) > 1:
             raise ConfigError(f"EVSessions fields have mismatched lengths: {lengths}.")
-        n = next(iter(lengths.values()), 1)
-        if n < 1:
-            raise ConfigError("EVSessions needs at least one EV (got empty arrays).")
+        n = next(iter(lengths.values()), 1)  # empty arrays: no EVs (an empty fleet)
         for name, arr in arrays.items():
             arr = np.array(np.broadcast_to(_convert(name, arr), (n,)))
             arr.setflags(write=False)
@@ -173,14 +171,7 @@ class EVSessions:
         """Per-EV step coefficients for a step length, computed once per ``dt_s``."""
         coeffs = self._caches[0].get(dt_s)
         if coeffs is None:
-            dt_h = dt_s / _S_PER_H
-            c, eff = self.capacity_kwh, self.efficiency
-            coeffs = _StepCoeffs(
-                charge_kw_per_soc=c / (eff * dt_h),
-                charge_soc_per_kw=eff * dt_h / c,
-                discharge_kw_per_soc=eff * c / dt_h,
-                discharge_soc_per_kw=dt_h / (eff * c),
-            )
+            coeffs = step_coefficients(self.capacity_kwh, self.efficiency, dt_s)
             self._caches[0][dt_s] = coeffs
         return coeffs
 
@@ -278,17 +269,46 @@ def ev_step(
         raise ConfigError(f"ev_step: p_set_kw contains NaN at EV(s) {bad}.")
     k = sessions._step_coeffs(dt_s)
     p_charge_max, p_discharge_max = sessions._limits_at(step)  # 0 where not plugged in
-    p_hi = (1.0 - soc) * k.charge_kw_per_soc  # headroom to 100 % SoC
-    np.minimum(p_hi, p_charge_max, out=p_hi)
-    p = np.minimum(p_set, p_hi)
-    if sessions._any_v2g:
-        p_lo = np.maximum(soc - sessions.soc_min, 0.0) * k.discharge_kw_per_soc
-        np.minimum(p_lo, p_discharge_max, out=p_lo)
+    return soc_step(soc, p_set, p_charge_max, p_discharge_max, k,
+                    soc_min=sessions.soc_min if sessions._any_v2g else None)
+
+
+def step_coefficients(capacity_kwh: np.ndarray, efficiency: np.ndarray, dt_s: float) -> _StepCoeffs:
+    """Per-EV coefficients of :func:`soc_step` for one step length (arrays of any shape)."""
+    dt_h = dt_s / _S_PER_H
+    c, eff = np.asarray(capacity_kwh, dtype=float), np.asarray(efficiency, dtype=float)
+    return _StepCoeffs(charge_kw_per_soc=c / (eff * dt_h), charge_soc_per_kw=eff * dt_h / c,
+                       discharge_kw_per_soc=eff * c / dt_h, discharge_soc_per_kw=dt_h / (eff * c))
+
+
+def soc_step(
+    soc: np.ndarray, p_set_kw: np.ndarray, p_charge_max_kw: np.ndarray, p_discharge_max_kw: np.ndarray,
+    coeffs: _StepCoeffs, soc_min: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The EV step of :func:`ev_step` on plain arrays (any leading batch axes; no validation).
+
+    Args:
+        soc: SoC at the start of the step [-].
+        p_set_kw: Requested grid-side power [kW], charging positive (not NaN).
+        p_charge_max_kw: Charge limit [kW], 0 where not plugged in.
+        p_discharge_max_kw: V2G discharge limit [kW], 0 where not plugged in or without V2G.
+        coeffs: :func:`step_coefficients`.
+        soc_min: V2G floor [-]; ``None``: no EV may discharge (faster).
+
+    Returns:
+        ``(soc_next, p_actual_kw)``.
+    """
+    p_hi = (1.0 - soc) * coeffs.charge_kw_per_soc  # headroom to 100 % SoC
+    np.minimum(p_hi, p_charge_max_kw, out=p_hi)
+    p = np.minimum(p_set_kw, p_hi)
+    if soc_min is not None:
+        p_lo = np.maximum(soc - soc_min, 0.0) * coeffs.discharge_kw_per_soc
+        np.minimum(p_lo, p_discharge_max_kw, out=p_lo)
         np.maximum(p, -p_lo, out=p)
-        soc_next = p * np.where(p > 0.0, k.charge_soc_per_kw, k.discharge_soc_per_kw)
+        soc_next = p * np.where(p > 0.0, coeffs.charge_soc_per_kw, coeffs.discharge_soc_per_kw)
     else:
         np.maximum(p, 0.0, out=p)
-        soc_next = p * k.charge_soc_per_kw
+        soc_next = p * coeffs.charge_soc_per_kw
     soc_next += soc
     np.minimum(soc_next, 1.0, out=soc_next)  # rounding guard (p_hi already keeps soc <= 1)
     return soc_next, p

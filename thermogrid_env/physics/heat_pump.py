@@ -214,9 +214,9 @@ def _as_rated_power(value: object) -> np.ndarray:
         raise ConfigError(
             f"HeatPumpParams.p_rated_el_kw must be a 1-D array of floats, got {value!r}."
         ) from exc
-    if arr.ndim != 1 or arr.size == 0:
+    if arr.ndim != 1:
         raise ConfigError(
-            f"HeatPumpParams.p_rated_el_kw must be a non-empty 1-D array, got shape {arr.shape}."
+            f"HeatPumpParams.p_rated_el_kw must be a 1-D array (empty: no heat pumps), got shape {arr.shape}."
         )
     bad = np.flatnonzero(~(np.isfinite(arr) & (arr > 0.0)))
     if bad.size:

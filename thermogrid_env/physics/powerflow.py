@@ -9,13 +9,26 @@ is equivalent to the full AC power-flow equations. It is solved here in its comp
 each iteration draws the constant-PQ load currents ``conj(S / V)`` plus the shunt currents, sums
 them towards the slack (backward sweep, through every transformer's complex ratio) and recomputes the
 voltages from the slack outwards (forward sweep, ``V_k = V_parent / t_k - z_k I_k``). The iteration
-starts from the no-load voltages (so its first sweep is the linearised, LinDistFlow-like estimate)
-and stops when no voltage moves by more than ``tol_pu``; it contracts by about the relative voltage
-drop per sweep, so 8-12 sweeps reach ``1e-10`` pu on LV feeders. See
-:mod:`thermogrid_env.network.feeder` for the branch model and the sign convention (consumption
+starts from the no-load voltages (so its first sweep is the linearised, LinDistFlow-like estimate).
+It contracts by a rate ``rho`` of about the relative voltage drop per sweep, so 8-12 sweeps reach
+``1e-10`` pu on LV feeders; it stops when the estimated remaining error ``dv * rho / (1 - rho)``
+(``dv``: the largest voltage change of the last sweep) is below ``tol_pu`` -- for ``rho <= 0.5``
+simply ``dv < tol_pu``, near the nose point of the PV curve (``rho -> 1``) correspondingly tighter.
+See :mod:`thermogrid_env.network.feeder` for the branch model and the sign convention (consumption
 positive).
 
-Two interchangeable kernels compute the voltages:
+Near the nose point the sweep slows down without bound (hundreds of sweeps at 5.3x the load of a
+Kerber overhead-line feeder). A snapshot that is not finished after ``max_iter`` sweeps, or whose
+sweep collapses (a voltage below :data:`_V_COLLAPSE_PU`, NaN or inf), goes to a Newton-Raphson
+fallback (polar form, sparse, numpy/scipy): started from the sweep's last iterate, then from the
+no-load voltages, with a backtracking line search on the mismatch. A Newton solution is accepted
+only on the physical, high-voltage branch: the sign of its Jacobian determinant must be that at
+no load (the determinant changes sign at the nose, so a low-voltage solution has the opposite
+sign). A snapshot without such a solution raises :class:`PowerFlowDiverged` (beyond the nose
+point: voltage collapse); no non-finite voltage is ever returned. Snapshots that the sweep
+finishes never touch the fallback: it costs nothing on the hot path.
+
+Two interchangeable kernels compute the sweep:
 
 * ``"numba"``: the O(n_bus) tree sweep compiled with numba (if installed), written without complex
   divisions or square roots in the inner loops; with ``parallel=True``, batches of at least
@@ -25,15 +38,18 @@ Two interchangeable kernels compute the voltages:
   the shunts in exactly; batched over snapshots with one matrix product per iteration. It needs
   nothing but numpy and agrees with the numba kernel to about ``tol_pu``.
 
-Everything else (branch flows, currents, loading, losses) is derived from the converged voltages in
-:class:`PowerFlowResult`, lazily, with numpy.
+Both use the same stopping rule and the same Newton fallback. Everything else (branch flows,
+currents, loading, losses) is derived from the converged voltages in :class:`PowerFlowResult`,
+lazily, with numpy.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import weakref
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -48,11 +64,15 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 HAS_NUMBA = _numba is not None
 DEFAULT_TOL_PU = 1e-10
+#: Sweeps before a snapshot goes to the Newton-Raphson fallback.
 DEFAULT_MAX_ITER = 100
+#: Newton-Raphson iterations of the fallback, per start (0 disables the fallback).
+DEFAULT_NEWTON_MAX_ITER = 30
 #: With ``parallel=True``, batches of at least this many snapshots use numba's threads.
 PARALLEL_MIN_BATCH = 64
 _V_COLLAPSE_PU = 0.2  # below this the sweep has left the physical branch of solutions
-_NOT_CONVERGED, _NOT_FINITE = -1, -2  # codes in the kernels' iteration counts
+_MIN_STEP = 1.0 / 1024.0  # Newton line search: a smaller step means no solution nearby
+_NOT_CONVERGED, _NOT_FINITE, _COLLAPSED = -1, -2, -3  # codes in the kernels' iteration counts
 _prange = _numba.prange if HAS_NUMBA else range
 
 
@@ -66,8 +86,10 @@ def _sweep_rows_py(
     ``coef`` stacks, indexed by the child bus (entry 0 unused): ``1/t`` and ``1/conj(t)`` of the
     branch feeding each bus, its series impedance ``z``, and each bus's shunt including the
     from-side branch shunts folded onto the parent (divided by ``|t|^2``). ``inv_base`` is
-    ``1 / s_base_kva``. Writes the voltages into ``v_out`` and the number of sweeps into
-    ``iters_out`` (``-1``: not converged, ``-2``: non-finite input); returns the number of failed
+    ``1 / s_base_kva``. A row has converged when :func:`_error_below_tol_py` says so. Writes the
+    voltages (the last iterate where not converged) into ``v_out`` and the number of sweeps into
+    ``iters_out`` (``-1``: not converged within ``max_iter``, ``-2``: non-finite input, ``-3``:
+    collapsed, i.e. a voltage below ``_V_COLLAPSE_PU``, NaN or inf); returns the number of failed
     rows.
     """
     n = p_kw.shape[1]
@@ -92,8 +114,10 @@ def _sweep_rows_py(
         for k in range(1, n):
             v[k] = v[parent[k]] * inv_tap[k]
         iters_out[b] = _NOT_CONVERGED
+        prev_dv2 = np.inf
         for it in range(1, max_iter + 1):
             # Backward sweep: conj(S / V) = (p - jq) V / |V|^2 (no complex division).
+            acc[0] = 0.0
             for k in range(n - 1, 0, -1):
                 vk = v[k]
                 inv_m2 = inv_base / (vk.real * vk.real + vk.imag * vk.imag)
@@ -102,7 +126,6 @@ def _sweep_rows_py(
                 acc[k] = 0.0
                 cur[k] = ik
                 acc[parent[k]] += ik * inv_ctap[k]
-            acc[0] = 0.0
             # Forward sweep with the squared step and magnitude (no square roots).
             max_dv2 = 0.0
             min_v2 = np.inf
@@ -116,14 +139,33 @@ def _sweep_rows_py(
                 if m2 < min_v2:
                     min_v2 = m2
                 v[k] = v_new
-            if not (min_v2 > v_min2):  # collapse; also catches NaN
+            if not (min_v2 > v_min2):
+                iters_out[b] = _COLLAPSED
                 break
             if max_dv2 < tol2:
-                iters_out[b] = it
-                break
+                # The comparisons above skip NaN; every branch current adds into the slack's
+                # (acc[0]), so it is NaN or inf if any current or voltage is (a non-finite
+                # voltage makes the next currents NaN).
+                i0 = acc[0]
+                if not (i0.real * i0.real + i0.imag * i0.imag < np.inf):
+                    iters_out[b] = _COLLAPSED
+                    break
+                if _error_below_tol(max_dv2, prev_dv2, tol):
+                    iters_out[b] = it
+                    break
+            prev_dv2 = max_dv2
         if iters_out[b] < 0:
             n_failed += 1
     return n_failed
+
+
+def _error_below_tol_py(dv2: float, prev_dv2: float, tol: float) -> bool:
+    """Whether a contracting iteration whose last two squared steps are ``prev_dv2``, ``dv2``
+    (``dv2 < tol**2``) is within ``tol`` of its fixed point: ``dv rho / (1 - rho) < tol``."""
+    if dv2 <= 0.25 * prev_dv2:  # rho <= 0.5: the remaining error is below the step
+        return True
+    rho = np.sqrt(dv2 / prev_dv2)
+    return rho < 1.0 and np.sqrt(dv2) * rho < tol * (1.0 - rho)
 
 
 def _sweep_parallel_py(
@@ -143,9 +185,11 @@ def _sweep_parallel_py(
 
 
 if HAS_NUMBA:
+    _error_below_tol = _numba.njit(cache=True, nogil=True, inline="always")(_error_below_tol_py)
     _sweep_rows = _numba.njit(cache=True, nogil=True)(_sweep_rows_py)
     _sweep_parallel = _numba.njit(cache=True, nogil=True, parallel=True)(_sweep_parallel_py)
 else:  # pragma: no cover - depends on the environment
+    _error_below_tol = _error_below_tol_py
     _sweep_rows = _sweep_parallel = None
 # numba's default (workqueue) threading layer must not be entered from two threads at once:
 # a second concurrent caller falls back to the serial kernel.
@@ -165,6 +209,7 @@ class _Precomputed:
     coef: np.ndarray  # (4, n) [1/tap, 1/conj(tap), z, y_shunt] for the numba kernel
     dense_h: np.ndarray | None = field(default=None)  # (n-1, n-1) for the numpy kernel
     dense_w: np.ndarray | None = field(default=None)  # (n-1,)
+    newton: "_NewtonData | None" = field(default=None)  # for the fallback, built on first use
 
 
 def _precompute(feeder: Feeder) -> _Precomputed:
@@ -226,36 +271,208 @@ def _precomputed(feeder: Feeder, need_dense: bool) -> _Precomputed:
 def _numpy_kernel(
     pre: _Precomputed, s_pu: np.ndarray, tol: float, max_iter: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Dense fixed point on the ``(B, n)`` complex loads; returns voltages and iteration counts."""
+    """Dense fixed point on the ``(B, n)`` complex loads; returns voltages (the last iterate where
+    not converged) and iteration counts (codes as :func:`_sweep_rows_py`)."""
     h_t = pre.dense_h.T  # type: ignore[union-attr]
     w_v0 = pre.dense_w * pre.v_slack  # type: ignore[operator]
     s_conj = np.conj(s_pu[:, 1:])
     n_batch, n = s_pu.shape
     v = np.broadcast_to(w_v0, (n_batch, n - 1)).copy()
     iters = np.full(n_batch, _NOT_CONVERGED, dtype=np.int64)
+    prev_dv2 = np.full(n_batch, np.inf)  # last step of each active row
     active = np.arange(n_batch)
     tol2 = tol * tol
-    for it in range(1, max_iter + 1):
-        every = active.size == n_batch  # skip the fancy indexing while all rows iterate
-        v_act, s_act = (v, s_conj) if every else (v[active], s_conj[active])
-        v_new = w_v0 - (s_act / np.conj(v_act)) @ h_t
-        d = v_new - v_act
-        dv2 = np.max(d.real**2 + d.imag**2, axis=1)
-        if every:
-            v = v_new
-        else:
-            v[active] = v_new
-        bad = ~(np.min(v_new.real**2 + v_new.imag**2, axis=1) > _V_COLLAPSE_PU**2)
-        done = (dv2 < tol2) & ~bad
-        iters[active[done]] = it
-        if (done | bad).any():
-            active = active[~done & ~bad]
-            if active.size == 0:
-                break
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # overflow -> collapse
+        for it in range(1, max_iter + 1):
+            every = active.size == n_batch  # skip the fancy indexing while all rows iterate
+            v_act, s_act = (v, s_conj) if every else (v[active], s_conj[active])
+            v_new = w_v0 - (s_act / np.conj(v_act)) @ h_t
+            d = v_new - v_act
+            dv2 = np.max(d.real**2 + d.imag**2, axis=1)  # NaN if any step is
+            bad = ~(np.min(v_new.real**2 + v_new.imag**2, axis=1) > _V_COLLAPSE_PU**2)  # or NaN
+            if every:
+                v = v_new
+            else:
+                v[active] = v_new
+            done = dv2 < tol2  # implies finite voltages (the previous iterate is finite)
+            stop = done | bad
+            if stop.any():
+                done &= ~bad
+                slow = done & (dv2 > 0.25 * prev_dv2)  # rho > 0.5: see _error_below_tol_py
+                if slow.any():
+                    rho = np.sqrt(dv2[slow] / prev_dv2[slow])
+                    done[slow] = (rho < 1.0) & (np.sqrt(dv2[slow]) * rho < tol * (1.0 - rho))
+                iters[active[done]] = it
+                iters[active[bad]] = _COLLAPSED
+                keep = ~(done | bad)
+                active, dv2 = active[keep], dv2[keep]
+                if active.size == 0:
+                    break
+            prev_dv2 = dv2
     v_full = np.empty((n_batch, n), dtype=np.complex128)
     v_full[:, 0] = pre.v_slack
     v_full[:, 1:] = v
     return v_full, iters
+
+
+@dataclass(frozen=True, eq=False)
+class _NewtonData:
+    """A feeder's sparse bus admittance matrix and no-load state, for the Newton fallback.
+
+    Attributes:
+        ybus: ``(n, n)`` scipy CSR bus admittance matrix of the branch model [pu].
+        row, col, y: Its entries among the non-slack buses (full bus numbering).
+        jac_slot, jac_indices, jac_indptr: The Jacobian's CSC structure: the CSC entry that each
+            term built by :func:`_jacobian` adds into, and the row indices and column pointers.
+        v_noload: ``(n,)`` no-load voltages (the sweep's start) [pu].
+        det_sign_noload: Sign of the polar Jacobian's determinant at no load; the high-voltage
+            branch keeps it up to the nose point, where the determinant crosses zero.
+    """
+
+    ybus: Any
+    row: np.ndarray
+    col: np.ndarray
+    y: np.ndarray
+    jac_slot: np.ndarray
+    jac_indices: np.ndarray
+    jac_indptr: np.ndarray
+    v_noload: np.ndarray
+    det_sign_noload: float = 0.0
+
+
+def _newton_data(pre: _Precomputed) -> _NewtonData:
+    """The :class:`_NewtonData` of a feeder (built on first use, then kept in ``pre``)."""
+    from scipy import sparse  # noqa: PLC0415 - only the fallback needs scipy
+    from scipy.sparse.linalg import splu  # noqa: PLC0415
+
+    if pre.newton is not None:
+        return pre.newton
+    n = pre.parent.shape[0]
+    par, child, bus = pre.parent[1:], np.arange(1, n), np.arange(n)
+    tap, y_series = pre.tap[1:], 1.0 / pre.z[1:]
+    diag = pre.y_shunt.copy()  # from-side shunts already folded onto the parents
+    np.add.at(diag, par, y_series / np.abs(tap) ** 2)
+    diag[1:] += y_series
+    ybus = sparse.csr_matrix(
+        (np.concatenate([diag, -y_series / np.conj(tap), -y_series / tap]),
+         (np.concatenate([bus, par, child]), np.concatenate([bus, child, par]))),
+        shape=(n, n),
+    )
+    coo = ybus.tocoo()
+    keep = (coo.row > 0) & (coo.col > 0)
+    row, col = coo.row[keep].astype(np.int64), coo.col[keep].astype(np.int64)
+    # Jacobian terms in _jacobian's order: [dS/dVa, dS/dVm] x [real, imag] rows, then CSC slots.
+    m = n - 1
+    r, c = np.concatenate([row, bus[1:]]) - 1, np.concatenate([col, bus[1:]]) - 1
+    rows = np.concatenate([r, r, r + m, r + m])
+    cols = np.concatenate([c, c + m, c, c + m])
+    keys, slot = np.unique(cols * (2 * m) + rows, return_inverse=True)
+    indptr = np.searchsorted(keys // (2 * m), np.arange(2 * m + 1))
+    v_noload = np.empty(n, dtype=np.complex128)
+    v_noload[0] = pre.v_slack
+    for k in range(1, n):
+        v_noload[k] = v_noload[pre.parent[k]] / pre.tap[k]
+    data = _NewtonData(ybus, row, col, coo.data[keep], slot.ravel(), keys % (2 * m), indptr,
+                       v_noload)
+    sign = _det_sign(splu(_jacobian(data, v_noload)))  # regular at no load
+    data = dataclasses.replace(data, det_sign_noload=sign)
+    object.__setattr__(pre, "newton", data)
+    return data
+
+
+def _mismatch(nd: _NewtonData, v: np.ndarray, s_pu: np.ndarray) -> np.ndarray:
+    """``(2 (n-1),)`` real and imaginary power mismatch ``V conj(Y V) + S_load`` of the non-slack
+    buses [pu] (zero at a solution: injection = -load)."""
+    f = v * np.conj(nd.ybus @ v) + s_pu
+    return np.concatenate([f.real[1:], f.imag[1:]])
+
+
+def _jacobian(nd: _NewtonData, v: np.ndarray) -> Any:
+    """Sparse (CSC) Jacobian of :func:`_mismatch` w.r.t. ``[angles, magnitudes]`` of the non-slack
+    buses (PYPOWER's ``dSbus_dV`` in polar form)."""
+    from scipy import sparse  # noqa: PLC0415
+
+    n = v.shape[0]
+    m = n - 1
+    bus = np.arange(1, n)
+    i_bus = nd.ybus @ v
+    v_row, yv_conj = v[nd.row], np.conj(nd.y * v[nd.col])
+    i_conj = np.conj(i_bus[bus])
+    d_va = np.concatenate([-1j * v_row * yv_conj, 1j * v[bus] * i_conj])
+    d_vm = np.concatenate([v_row * yv_conj / np.abs(v[nd.col]), i_conj * v[bus] / np.abs(v[bus])])
+    terms = np.concatenate([d_va.real, d_vm.real, d_va.imag, d_vm.imag])
+    data = np.bincount(nd.jac_slot, weights=terms, minlength=nd.jac_indices.size)
+    return sparse.csc_matrix((data, nd.jac_indices, nd.jac_indptr), shape=(2 * m, 2 * m))
+
+
+def _det_sign(lu: Any) -> float:
+    """Sign of a matrix's determinant from its SuperLU factors ``Pr A Pc = L U`` (unit ``L``)."""
+    return float(np.prod(np.sign(lu.U.diagonal()))) * _perm_sign(lu.perm_r) * _perm_sign(lu.perm_c)
+
+
+def _perm_sign(perm: np.ndarray) -> float:
+    """Sign of a permutation: ``(-1) ** (size - number of cycles)``."""
+    seen = np.zeros(perm.size, dtype=bool)
+    cycles = 0
+    for i in range(perm.size):
+        if not seen[i]:
+            cycles += 1
+            j = i
+            while not seen[j]:
+                seen[j] = True
+                j = perm[j]
+    return -1.0 if (perm.size - cycles) % 2 else 1.0
+
+
+def _newton(
+    nd: _NewtonData, s_pu: np.ndarray, v_start: np.ndarray, tol: float, max_iter: int
+) -> tuple[np.ndarray | None, int]:
+    """Newton-Raphson (polar, backtracking line search) for one snapshot.
+
+    Args:
+        nd: The feeder's :class:`_NewtonData`.
+        s_pu: ``(n,)`` complex bus loads [pu], consumption positive.
+        v_start: ``(n,)`` finite initial voltages [pu].
+        tol: Converged when a full Newton step moves no angle [rad] or magnitude [pu] by more.
+        max_iter: Iteration limit.
+
+    Returns:
+        ``(voltages, iterations)``; voltages ``None`` when it did not converge (the line search
+        found no step that reduces the mismatch: no solution nearby) or converged to a solution off
+        the high-voltage branch (Jacobian determinant of the wrong sign).
+    """
+    from scipy.sparse.linalg import splu  # noqa: PLC0415
+
+    m = v_start.shape[0] - 1
+    v = v_start.copy()
+    va, vm = np.angle(v[1:]), np.abs(v[1:])
+    f = _mismatch(nd, v, s_pu)
+    f2 = float(f @ f)
+    for it in range(1, max_iter + 1):
+        try:
+            lu = splu(_jacobian(nd, v))
+        except RuntimeError:  # exactly singular: at the nose point or worse
+            return None, it
+        dx = -lu.solve(f)
+        step = float(np.max(np.abs(dx), initial=0.0))
+        if not np.isfinite(step):
+            return None, it
+        alpha = 1.0
+        while True:
+            va_try, vm_try = va + alpha * dx[:m], vm + alpha * dx[m:]
+            v_try = np.concatenate([v[:1], vm_try * np.exp(1j * va_try)])
+            f_try = _mismatch(nd, v_try, s_pu)
+            f2_try = float(f_try @ f_try)
+            if alpha * step < tol or f2_try < f2:  # (NaN compares false)
+                break
+            alpha *= 0.5
+            if alpha < _MIN_STEP:
+                return None, it
+        va, vm, v, f, f2 = va_try, vm_try, v_try, f_try, f2_try
+        if step < tol:
+            upper = np.all(vm > 0) and _det_sign(lu) == nd.det_sign_noload
+            return (v if upper and np.all(np.isfinite(v)) else None), it
+    return None, max_iter
 
 
 class PowerFlowSolver:
@@ -264,8 +481,12 @@ class PowerFlowSolver:
     Args:
         feeder: The radial feeder.
         backend: ``"auto"`` (numba when installed, else numpy), ``"numba"`` or ``"numpy"``.
-        tol_pu: Convergence tolerance on the largest voltage change between sweeps [pu].
-        max_iter: Iteration limit; a snapshot still moving after it raises ``PowerFlowDiverged``.
+        tol_pu: Convergence tolerance [pu]: bound on the remaining voltage error estimated from
+            the last sweep's step and contraction rate (and on the last Newton step).
+        max_iter: Sweeps before a snapshot goes to the Newton-Raphson fallback.
+        newton_max_iter: Newton-Raphson iterations of the fallback per start (it tries the
+            sweep's last iterate, then the no-load voltages); ``0`` disables the fallback, so a
+            snapshot still moving after ``max_iter`` sweeps raises ``PowerFlowDiverged``.
         parallel: Spread batches of at least :data:`PARALLEL_MIN_BATCH` snapshots over numba's
             threads (``numba.set_num_threads``); identical results. About 1.9x faster on two idle
             cores, but several times slower when other processes keep the cores busy (every call
@@ -279,6 +500,7 @@ class PowerFlowSolver:
         tol_pu: float = DEFAULT_TOL_PU,
         max_iter: int = DEFAULT_MAX_ITER,
         *,
+        newton_max_iter: int = DEFAULT_NEWTON_MAX_ITER,
         parallel: bool = False,
     ) -> None:
         if backend not in ("auto", "numba", "numpy"):
@@ -289,10 +511,15 @@ class PowerFlowSolver:
             raise ConfigError(f"tol_pu must be a positive number, got {tol_pu}.")
         if int(max_iter) < 1:
             raise ConfigError(f"max_iter must be >= 1, got {max_iter}.")
+        if int(newton_max_iter) < 0:
+            raise ConfigError(
+                f"newton_max_iter must be >= 0 (0: no fallback), got {newton_max_iter}."
+            )
         self.feeder = feeder
         self.backend = ("numba" if HAS_NUMBA else "numpy") if backend == "auto" else backend
         self.tol_pu = float(tol_pu)
         self.max_iter = int(max_iter)
+        self.newton_max_iter = int(newton_max_iter)
         self.parallel = bool(parallel)
         self._pre = _precomputed(feeder, need_dense=self.backend == "numpy")
         self._const = result_constants(feeder)
@@ -305,12 +532,14 @@ class PowerFlowSolver:
             q_kvar: Reactive power drawn at each bus [kvar]; default zero.
 
         Returns:
-            The result, batched like the inputs.
+            The result, batched like the inputs; its voltages are finite.
 
         Raises:
             ConfigError: Wrong shape, or NaN/inf in the inputs (the message names the snapshots).
-            PowerFlowDiverged: Some snapshots did not converge (``batch_indices`` names them,
-                as flat indices into the batch).
+            PowerFlowDiverged: Some snapshots have no solution on the high-voltage branch (load
+                beyond the nose point of the PV curve: voltage collapse), or did not converge with
+                the fallback disabled (``batch_indices`` names them, as flat indices into the
+                batch).
         """
         n = self.feeder.n_bus
         p = np.asarray(p_kw, dtype=np.float64)
@@ -323,19 +552,21 @@ class PowerFlowSolver:
         if q.shape != p.shape:
             raise ConfigError(f"q_kvar must have the same shape as p_kw {p.shape}, got {q.shape}.")
         batch_shape = p.shape[:-1]
+        p2, q2 = p.reshape(-1, n), q.reshape(-1, n)
         if self.backend == "numba":
-            v, iters, n_failed = self._solve_numba(p.reshape(-1, n), q.reshape(-1, n))
+            v, iters, n_failed = self._solve_numba(p2, q2)
         else:
-            finite = (np.isfinite(p).all(axis=-1) & np.isfinite(q).all(axis=-1)).reshape(-1)
+            finite = np.isfinite(p2).all(axis=-1) & np.isfinite(q2).all(axis=-1)
             if finite.all():
-                s_pu = (p + 1j * q).reshape(-1, n) / self.feeder.s_base_kva
-                v, iters = _numpy_kernel(self._pre, s_pu, self.tol_pu, self.max_iter)
+                v, iters = _numpy_kernel(
+                    self._pre, (p2 + 1j * q2) / self.feeder.s_base_kva, self.tol_pu, self.max_iter
+                )
             else:
                 v = np.full((finite.size, n), np.nan, dtype=np.complex128)
                 iters = np.where(finite, 0, _NOT_FINITE)
             n_failed = np.count_nonzero(iters < 0)
         if n_failed:
-            self._raise_failed(iters)
+            self._fallback(v, iters, p2, q2)
         return PowerFlowResult(
             feeder=self.feeder,
             v_complex_pu=v.reshape(batch_shape + (n,)),
@@ -361,6 +592,27 @@ class PowerFlowSolver:
                     _PARALLEL_LOCK.release()
         return v, iters, _sweep_rows(p, q, v, iters, 0, n_batch, *args)
 
+    def _fallback(self, v: np.ndarray, iters: np.ndarray, p: np.ndarray, q: np.ndarray) -> None:
+        """Newton-Raphson for the snapshots the sweep did not finish (in place: ``v``, ``iters``
+        become the solution and ``max_iter`` + Newton iterations); raise for the rest."""
+        if np.any(iters == _NOT_FINITE) or self.newton_max_iter == 0:
+            self._raise_failed(iters)
+        nd = _newton_data(self._pre)
+        s_pu = (p + 1j * q) / self.feeder.s_base_kva
+        with np.errstate(all="ignore"):  # absurd loads overflow: no solution
+            for b in np.flatnonzero(iters < 0):
+                last = v[b] if iters[b] == _NOT_CONVERGED and np.isfinite(v[b]).all() else None
+                starts = [nd.v_noload] if last is None else [last, nd.v_noload]
+                for start in starts:
+                    v_b, n_newton = _newton(nd, s_pu[b], start, self.tol_pu, self.newton_max_iter)
+                    if v_b is not None:
+                        v[b], iters[b] = v_b, self.max_iter + n_newton
+                        break
+                else:
+                    v[b] = np.nan
+        if np.any(iters < 0):
+            self._raise_failed(iters)
+
     def _raise_failed(self, iters: np.ndarray) -> None:
         bad_input, bad = np.flatnonzero(iters == _NOT_FINITE), np.flatnonzero(iters < 0)
         which = bad_input if bad_input.size else bad
@@ -368,9 +620,21 @@ class PowerFlowSolver:
                f"{which[:10].tolist()}{'...' if which.size > 10 else ''})")
         if bad_input.size:
             raise ConfigError(f"p_kw and q_kvar must be finite (no NaN or inf); {msg} are not.")
+        if self.newton_max_iter == 0:
+            raise PowerFlowDiverged(
+                f"Power flow on feeder {self.feeder.name!r} did not converge for {msg} within "
+                f"max_iter={self.max_iter} sweeps and the Newton-Raphson fallback is off "
+                "(newton_max_iter=0): raise max_iter or enable the fallback; if the sweep "
+                "collapsed, the load is beyond the feeder's voltage collapse point.",
+                batch_indices=bad,
+            )
         raise PowerFlowDiverged(
-            f"Power flow on feeder {self.feeder.name!r} did not converge for {msg}: the load is "
-            f"beyond the feeder's voltage collapse point or max_iter={self.max_iter} is too small.",
+            f"Power flow on feeder {self.feeder.name!r} has no solution for {msg}: the load is "
+            "beyond the nose point of the PV curve (voltage collapse); neither the sweep "
+            f"(max_iter={self.max_iter}) nor Newton-Raphson (newton_max_iter="
+            f"{self.newton_max_iter}, from the sweep's last iterate and from no load) found an "
+            "operating point on the high-voltage branch. Reduce the load of those snapshots (and "
+            "check that the loads are in kW and kvar).",
             batch_indices=bad,
         )
 
@@ -383,18 +647,19 @@ def solve(
     backend: str = "auto",
     tol_pu: float = DEFAULT_TOL_PU,
     max_iter: int = DEFAULT_MAX_ITER,
+    newton_max_iter: int = DEFAULT_NEWTON_MAX_ITER,
     parallel: bool = False,
 ) -> PowerFlowResult:
     """Solve the exact AC (DistFlow) power flow of a radial feeder.
 
-    ``PowerFlowSolver(feeder, backend, tol_pu, max_iter, parallel=parallel).solve(p_kw, q_kvar)``
-    (see there; the feeder's precomputed arrays are cached): ``p_kw``/``q_kvar`` are
-    ``(..., n_bus)`` bus loads [kW, kvar], consumption positive.
+    ``PowerFlowSolver(feeder, backend, tol_pu, max_iter, newton_max_iter=newton_max_iter,
+    parallel=parallel).solve(p_kw, q_kvar)`` (see there; the feeder's precomputed arrays are
+    cached): ``p_kw``/``q_kvar`` are ``(..., n_bus)`` bus loads [kW, kvar], consumption positive.
 
     Raises:
         ConfigError: Wrong input shape or non-finite inputs.
-        PowerFlowDiverged: Some snapshots did not converge.
+        PowerFlowDiverged: Some snapshots have no solution (voltage collapse).
     """
-    return PowerFlowSolver(feeder, backend, tol_pu, max_iter, parallel=parallel).solve(
-        p_kw, q_kvar
-    )
+    return PowerFlowSolver(
+        feeder, backend, tol_pu, max_iter, newton_max_iter=newton_max_iter, parallel=parallel
+    ).solve(p_kw, q_kvar)

@@ -45,7 +45,8 @@ class ResultConstants:
         inv_abs_tap: ``1 / |t|`` (refers internal-node currents to the from bus).
         inv_z: Series admittance ``1 / z`` [pu].
         r_pu: Series resistance [pu].
-        y_half: Shunt at each branch end (pi model: equal halves) [pu].
+        y_from: Shunt at each branch's from end, behind the ideal transformer [pu].
+        y_to: Shunt at each branch's to (child) end [pu].
         load_from, load_to: Factors from end-current magnitude [pu] to loading [fraction].
         amp_from, amp_to: Factors from end-current magnitude [pu] to reported current [A]
             (``amp_from = 0`` for transformers: their current is reported on the child side).
@@ -60,7 +61,8 @@ class ResultConstants:
     inv_abs_tap: np.ndarray
     inv_z: np.ndarray
     r_pu: np.ndarray
-    y_half: np.ndarray
+    y_from: np.ndarray
+    y_to: np.ndarray
     load_from: np.ndarray
     load_to: np.ndarray
     amp_from: np.ndarray
@@ -95,7 +97,8 @@ def result_constants(feeder: Feeder) -> ResultConstants:
         inv_abs_tap=1.0 / np.abs(tap),
         inv_z=1.0 / (feeder.r_pu + 1j * feeder.x_pu),
         r_pu=np.array(feeder.r_pu),
-        y_half=feeder.g_from_pu + 1j * feeder.b_from_pu,
+        y_from=feeder.g_from_pu + 1j * feeder.b_from_pu,
+        y_to=feeder.g_to_pu + 1j * feeder.b_to_pu,
         load_from=load_from,
         load_to=load_to,
         amp_from=amp_from,
@@ -120,7 +123,9 @@ class PowerFlowResult:
     Attributes:
         feeder: The feeder solved.
         v_complex_pu: Complex bus voltages [pu].
-        iterations: Sweep iterations per snapshot.
+        iterations: Iterations per snapshot: the sweeps, or, where the Newton-Raphson fallback
+            finished the snapshot, the solver's ``max_iter`` plus its Newton iterations (so a
+            count above ``max_iter`` means the fallback was used).
         p_load_kw, q_load_kvar: The bus loads that were solved (consumption positive).
     """
 
@@ -165,7 +170,7 @@ class PowerFlowResult:
     @_lazy
     def _s_from_pu(self) -> np.ndarray:
         v_int = self._v_internal
-        return v_int * np.conj(self.i_series_pu + self._const.y_half * v_int)
+        return v_int * np.conj(self.i_series_pu + self._const.y_from * v_int)
 
     @_lazy
     def p_kw(self) -> np.ndarray:
@@ -196,8 +201,8 @@ class PowerFlowResult:
         """Current magnitudes at the from end (referred to the from bus) and the to end [pu]."""
         c = self._const
         i_ser = self.i_series_pu
-        i_from = np.abs(i_ser + c.y_half * self._v_internal) * c.inv_abs_tap
-        i_to = np.abs(i_ser - c.y_half * self.v_complex_pu[..., 1:])
+        i_from = np.abs(i_ser + c.y_from * self._v_internal) * c.inv_abs_tap
+        i_to = np.abs(i_ser - c.y_to * self.v_complex_pu[..., 1:])
         return i_from, i_to
 
     @_lazy

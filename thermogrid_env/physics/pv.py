@@ -47,8 +47,8 @@ def _as_positive_array(name: str, value: object) -> np.ndarray:
         raise ConfigError(
             f"PVParams.{name} must be a float or a 1-D array of floats, got {value!r}."
         ) from exc
-    if arr.ndim != 1 or arr.size == 0:
-        raise ConfigError(f"PVParams.{name} must be a non-empty 1-D array, got shape {arr.shape}.")
+    if arr.ndim != 1:
+        raise ConfigError(f"PVParams.{name} must be a 1-D array (empty: no PV), got shape {arr.shape}.")
     bad = np.flatnonzero(~(np.isfinite(arr) & (arr > 0.0)))
     if bad.size:
         raise ConfigError(f"PVParams.{name}[{bad[0]}] = {arr[bad[0]]} must be finite and > 0.")
@@ -183,27 +183,45 @@ def dispatch(
     Raises:
         ConfigError: NaN in ``curtailment_fraction`` or ``q_set_kvar``.
     """
-    s = params.s_inverter_kva
-    if isinstance(curtailment_fraction, (int, float)):  # scalar fast path
+    if isinstance(curtailment_fraction, (int, float)):
         c = float(curtailment_fraction)
         if math.isnan(c):
             raise ConfigError("dispatch: curtailment_fraction is NaN.")
-        p = np.minimum(p_available_kw, s)
-        p *= 1.0 - min(max(c, 0.0), 1.0)
+        curtail = np.float64(c)
     else:
         curtail = np.asarray(curtailment_fraction, dtype=np.float64)
         _check_not_nan("curtailment_fraction", curtail)
-        p = np.minimum(p_available_kw, s)
-        p *= 1.0 - np.minimum(np.maximum(curtail, 0.0), 1.0)
     q_set = np.asarray(q_set_kvar, dtype=np.float64)
     _check_not_nan("q_set_kvar", q_set)
+    return dispatch_arrays(params.s_inverter_kva, params._s_sq, np.asarray(p_available_kw, dtype=np.float64),
+                           curtail, q_set, q_priority=q_priority)
+
+
+def dispatch_arrays(
+    s_kva: np.ndarray, s_sq: np.ndarray, p_available_kw: np.ndarray, curtailment_fraction: np.ndarray,
+    q_set_kvar: np.ndarray, *, q_priority: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`dispatch` on plain arrays (any leading batch axes; inputs not NaN, not validated).
+
+    Args:
+        s_kva: Inverter ratings [kVA]; ``s_sq``: their squares [kVA²].
+        p_available_kw: Available active power [kW].
+        curtailment_fraction: Share shed (clipped into [0, 1]).
+        q_set_kvar: Reactive-power set-point [kvar], injection positive.
+        q_priority: See :func:`dispatch`.
+
+    Returns:
+        ``(p_kw, q_kvar)``, generation/injection positive.
+    """
+    p = np.minimum(p_available_kw, s_kva)
+    p *= 1.0 - np.minimum(np.maximum(curtailment_fraction, 0.0), 1.0)
     # 0 <= p <= s and |q| <= s hold exactly in floating point, so s² - p² >= 0 and s² - q² >= 0
     if q_priority:
-        q = np.minimum(np.maximum(q_set, -s), s)
-        np.minimum(p, np.sqrt(params._s_sq - q * q), out=p)
+        q = np.minimum(np.maximum(q_set_kvar, -s_kva), s_kva)
+        np.minimum(p, np.sqrt(s_sq - q * q), out=p)
     else:
-        q_max = np.sqrt(params._s_sq - p * p)
-        q = np.minimum(np.maximum(q_set, -q_max), q_max)
+        q_max = np.sqrt(s_sq - p * p)
+        q = np.minimum(np.maximum(q_set_kvar, -q_max), q_max)
     return p, q
 
 

@@ -17,6 +17,7 @@ from thermogrid_env.config import Scenario
 from thermogrid_env.network.feeder import Feeder
 from thermogrid_env.network.library import load_feeder
 from thermogrid_env.physics import building, heat_pump, pv, transformer
+from thermogrid_env.sim.devices import HeatPumpHouses, PVSystems, Transformer
 
 #: Design ambient temperature for heat-pump sizing [°C] (DIN EN 12831, much of Germany).
 T_DESIGN_C = -12.0
@@ -31,36 +32,24 @@ class Community:
     Attributes:
         feeder: The feeder.
         household_load: ``(n_household,)`` feeder load index of each household.
-        hp_load: ``(n_hp,)`` load index of each heat-pump household (its house is simulated).
-        hp_bus: ``(n_hp,)`` feeder bus of each heat pump.
-        house_type: ``(n_hp,)`` house-type id (Sperber et al. 2020 table) of each HP house.
-        buildings: 3R2C parameters of the HP houses.
-        heat_pumps: Heat-pump parameters (sized to the design heat load).
-        ev_load, ev_bus: ``(n_ev,)`` load index and bus of each EV's household (the EVs' sessions
-            and batteries are drawn per episode, :func:`thermogrid_env.physics.ev.sample_sessions`).
-        pv_load, pv_bus: ``(n_pv,)`` load index and bus of each PV system.
-        pv_systems: PV parameters.
-        transformer_params: Thermal parameters of the substation transformer.
+        houses: The heat-pump houses (:class:`~thermogrid_env.sim.devices.HeatPumpHouses`; empty if none).
+        ev_load: ``(n_ev,)`` load index of each EV owner's household (the EVs' sessions and
+            batteries are drawn per episode, :class:`~thermogrid_env.sim.episode.Episode`).
+        pvs: The PV systems (:class:`~thermogrid_env.sim.devices.PVSystems`; empty if none).
+        transformer: The substation transformer.
     """
 
     feeder: Feeder
     household_load: np.ndarray
-    hp_load: np.ndarray
-    hp_bus: np.ndarray
-    house_type: np.ndarray
-    buildings: building.BuildingParams | None
-    heat_pumps: heat_pump.HeatPumpParams | None
+    houses: HeatPumpHouses
     ev_load: np.ndarray
-    ev_bus: np.ndarray
-    pv_load: np.ndarray
-    pv_bus: np.ndarray
-    pv_systems: pv.PVParams | None
-    transformer_params: transformer.TransformerThermalParams
+    pvs: PVSystems
+    transformer: Transformer
 
     @property
     def n_hp(self) -> int:
         """Number of heat pumps (= simulated houses)."""
-        return int(self.hp_load.shape[0])
+        return self.houses.n
 
     @property
     def n_ev(self) -> int:
@@ -70,7 +59,12 @@ class Community:
     @property
     def n_pv(self) -> int:
         """Number of PV systems."""
-        return int(self.pv_load.shape[0])
+        return self.pvs.n
+
+    @property
+    def ev_bus(self) -> np.ndarray:
+        """``(n_ev,)`` bus of each EV owner's household."""
+        return self.feeder.load_bus[self.ev_load]
 
 
 def device_counts(scenario: Scenario, feeder: Feeder | None = None) -> tuple[int, int, int]:
@@ -104,39 +98,36 @@ def sample_community(scenario: Scenario, rng: np.random.Generator) -> Community:
 
     hp_load = _pick(rng, households, n_hp)
     if n_hp:
-        buildings, types = building.sample_house_params(rng, n_hp)
+        params, types = building.sample_house_params(rng, n_hp)
         level = np.array([int(str(t).rsplit("r", 1)[-1]) for t in types])
         floor = np.isin(level, _FLOOR_HEATING_LEVELS)
         emitters = tuple("floor" if f else "radiator" for f in floor)
-        design_kw = buildings.design_heat_load_kw(t_design_c=T_DESIGN_C)
+        design_kw = params.design_heat_load_kw(t_design_c=T_DESIGN_C)
         p_rated = np.where(
             floor,
             heat_pump.size_heat_pump(design_kw, t_design_c=T_DESIGN_C, emitter="floor"),
             heat_pump.size_heat_pump(design_kw, t_design_c=T_DESIGN_C, emitter="radiator"),
         )
-        heat_pumps = heat_pump.HeatPumpParams(p_rated_el_kw=p_rated, emitter=emitters)
+        houses = HeatPumpHouses(load=hp_load, bus=feeder.load_bus[hp_load], building=params,
+                                heat_pump=heat_pump.HeatPumpParams(p_rated_el_kw=p_rated, emitter=emitters),
+                                dt_s=float(scenario.dt_s), house_type=tuple(types))
     else:
-        buildings, types, heat_pumps = None, np.zeros(0, dtype=object), None
+        houses = HeatPumpHouses.empty(float(scenario.dt_s))
 
     ev_load = _pick(rng, households, n_ev)
 
     pv_load = _pick(rng, households, n_pv)
-    pv_systems = pv.sample_pv(rng, n_pv) if n_pv else None
+    pvs = (PVSystems(load=pv_load, bus=feeder.load_bus[pv_load], params=pv.sample_pv(rng, n_pv))
+           if n_pv else PVSystems.empty())
 
     return Community(
         feeder=feeder,
         household_load=households,
-        hp_load=hp_load,
-        hp_bus=feeder.load_bus[hp_load],
-        house_type=np.asarray(types),
-        buildings=buildings,
-        heat_pumps=heat_pumps,
+        houses=houses,
         ev_load=ev_load,
-        ev_bus=feeder.load_bus[ev_load],
-        pv_load=pv_load,
-        pv_bus=feeder.load_bus[pv_load],
-        pv_systems=pv_systems,
-        transformer_params=transformer.TransformerThermalParams.onan_distribution(
-            rated_kva=feeder.transformer_rating_kva
+        pvs=pvs,
+        transformer=Transformer(
+            params=transformer.TransformerThermalParams.onan_distribution(rated_kva=feeder.transformer_rating_kva),
+            branch=int(feeder.transformer_branch), rated_kva=float(feeder.transformer_rating_kva),
         ),
     )

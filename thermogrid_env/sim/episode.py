@@ -10,31 +10,51 @@ import pandas as pd
 from thermogrid_env.config import Scenario
 from thermogrid_env.physics import ev
 from thermogrid_env.sim.community import Community, sample_community
+from thermogrid_env.sim.devices import EVFleet
 from thermogrid_env.sim.exogenous import Exogenous, build_exogenous, sample_start_day
-from thermogrid_env.sim.simulator import Simulator
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Episode:
     """Everything exogenous to the controllers for one episode (perfect-foresight information).
 
+    Only a controller that declares perfect foresight (the oracle) may read it; causal controllers
+    get a :class:`~thermogrid_env.sim.view.ControllerView` instead.
+
     Attributes:
         scenario: The scenario.
         community: The assets.
         start_day_local: First day (Europe/Berlin).
         exogenous: Loads, weather, prices.
-        ev_sessions: EV sessions (``None`` without EVs).
+        evs: The EV fleet with this episode's sessions (empty without EVs).
     """
 
     scenario: Scenario
     community: Community
     start_day_local: pd.Timestamp
     exogenous: Exogenous
-    ev_sessions: ev.EVSessions | None
+    evs: EVFleet
 
-    def simulator(self, powerflow_backend: str = "auto") -> Simulator:
-        """A simulator of this episode."""
-        return Simulator(self.scenario, self.community, self.exogenous, self.ev_sessions, powerflow_backend)
+    @property
+    def time_utc(self) -> pd.DatetimeIndex:
+        """``(T,)`` start of each step (UTC)."""
+        return self.exogenous.time_utc
+
+    def simulator(self, powerflow_backend: str = "auto"):  # noqa: ANN201 - avoids an import cycle
+        """A simulator of this episode (:class:`~thermogrid_env.sim.simulator.Simulator`)."""
+        from thermogrid_env.sim.simulator import Simulator  # noqa: PLC0415
+
+        return Simulator(self, powerflow_backend=powerflow_backend)
+
+
+def sample_ev_fleet(scenario: Scenario, community: Community, rng: np.random.Generator) -> EVFleet:
+    """Draw the EV sessions of one episode for the community's EV owners (all randomness from ``rng``)."""
+    if not community.n_ev:
+        return EVFleet.empty()
+    sessions = ev.sample_sessions(rng, community.n_ev, scenario.n_steps, float(scenario.dt_s),
+                                  start_hour=float(scenario.start_hour_local),
+                                  stats=ev.HomeChargingStats(v2g_share=1.0 if scenario.ev_v2g else 0.0))
+    return EVFleet(load=community.ev_load, bus=community.ev_bus, sessions=sessions)
 
 
 def sample_episode(scenario: Scenario, rng: np.random.Generator, community: Community | None = None) -> Episode:
@@ -47,12 +67,6 @@ def sample_episode(scenario: Scenario, rng: np.random.Generator, community: Comm
     """
     community = community if community is not None else sample_community(scenario, rng)
     start = sample_start_day(scenario, rng)
-    exogenous = build_exogenous(community.feeder, scenario, start, heat_pump_loads=community.hp_load)
-    sessions = (
-        ev.sample_sessions(rng, community.n_ev, scenario.n_steps, float(scenario.dt_s),
-                           start_hour=float(scenario.start_hour_local),
-                           stats=ev.HomeChargingStats(v2g_share=1.0 if scenario.ev_v2g else 0.0))
-        if community.n_ev else None
-    )
+    exogenous = build_exogenous(community.feeder, scenario, start, heat_pump_loads=community.houses.load)
     return Episode(scenario=scenario, community=community, start_day_local=start, exogenous=exogenous,
-                   ev_sessions=sessions)
+                   evs=sample_ev_fleet(scenario, community, rng))

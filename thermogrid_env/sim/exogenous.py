@@ -47,7 +47,8 @@ class Exogenous:
             commercial base consumption, no HP/EV/PV; heat-pump households without electric
             space heating, see :data:`ELECTRIC_HEATING_PROFILES`) at each bus [kW].
         base_q_kvar: ``(T, n_bus)`` reactive power of those loads [kvar].
-        household_p_kw: ``(T, n_load)`` active power of each feeder load [kW].
+        household_p_kw: ``(T, n_load)`` active power of each feeder load (each meter) [kW].
+        household_q_kvar: ``(T, n_load)`` reactive power of each feeder load [kvar].
         t_ambient_c: ``(T,)`` ambient temperature [°C] (ERA5 Germany).
         irradiance_w_per_m2: ``(T,)`` global irradiance proxy [W/m²] (PV profile × 1000).
         pv_per_kwp: ``(T,)`` PV output per installed kWp [kW/kWp].
@@ -61,6 +62,7 @@ class Exogenous:
     base_p_kw: np.ndarray
     base_q_kvar: np.ndarray
     household_p_kw: np.ndarray
+    household_q_kvar: np.ndarray
     t_ambient_c: np.ndarray
     irradiance_w_per_m2: np.ndarray
     pv_per_kwp: np.ndarray
@@ -132,7 +134,9 @@ def _q_profile(name: str) -> pd.Series:
 
 
 @lru_cache(maxsize=2)
-def _weather() -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+def weather_year() -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    """The shipped year's weather on the 15-min UTC grid: ``(index, t_ambient_c, pv_per_kwp)``
+    (ERA5 temperature interpolated, the default PV profile clipped at 0)."""
     index = datasets.load_year_index()
     t_amb = datasets.load_ambient_temperature("15min").reindex(index).interpolate(limit_direction="both")
     pv = datasets.load_profiles("pv")[DEFAULT_PV_PROFILE].reindex(index).to_numpy()
@@ -186,7 +190,7 @@ def build_exogenous(feeder: Feeder, scenario: Scenario, start_day_local: pd.Time
 
     names, scale = heating_free_profiles(feeder, heat_pump_loads)
     index, p_norm, q_norm = year_profiles(names)
-    _, t_amb_year, pv_year = _weather()
+    _, t_amb_year, pv_year = weather_year()
     # Position of each step on the 15-min grid (profiles held within the quarter hour).
     quarter = time_utc.floor("15min")
     pos = index.get_indexer(quarter)
@@ -211,6 +215,7 @@ def build_exogenous(feeder: Feeder, scenario: Scenario, start_day_local: pd.Time
         base_p_kw=load_p @ inj,
         base_q_kvar=load_q @ inj,
         household_p_kw=load_p,
+        household_q_kvar=load_q,
         t_ambient_c=t_amb,
         irradiance_w_per_m2=pv * STC_IRRADIANCE_W_PER_M2,
         pv_per_kwp=pv,

@@ -1,50 +1,65 @@
 """The simulator core: the only place where a step of the feeder happens.
 
 Pure and gymnasium-free: :meth:`Simulator.step` takes a state and physical set-points and returns
-the next state and the step's measurements; it never mutates its inputs. The Gymnasium environment
-and the oracle's evaluation both go through it, so every controller is scored on the same physics.
+the next state and the step's measurements, cost terms and reward; it never mutates its inputs. The
+Gymnasium environments (one episode, or many in one vectorised call) and the oracle's evaluation
+all go through it, so every controller is scored on the same physics.
+
+One episode (``Simulator(episode)``) has unbatched arrays (``(n,)`` per device, ``step`` an int); a
+batch of episodes of one scenario on one feeder (``Simulator([ep_0, ep_1, ...])``) has a leading
+batch axis ``B`` everywhere (``step`` a ``(B,)`` array: the episodes may be at different steps). The
+same code runs both: it broadcasts over the leading axes.
 
 A step of length ``dt`` from ``t_k`` (inputs held constant over the step):
 
-1. heat pumps: electrical power clipped to ``[0, p_rated]``, heat ``= COP(t_ambient) * p``;
+1. heat pumps: electrical power clipped to ``[0, p_rated]``, heat ``= COP(t_ambient) · p``;
 2. houses: exact zero-order-hold 3R2C step with HP heat, internal gains (the household's own
    electricity use, which ends up as heat) and solar gains;
-3. EVs: state of charge under availability, charger and battery limits;
+3. EVs: state of charge under availability, charger and battery limits; energy still missing is
+   booked at each EV's deadline (departure, or the episode end);
 4. PV: available power, curtailment and reactive power inside the inverter circle;
 5. exact AC power flow of the feeder with all bus loads (consumption positive);
 6. transformer: IEC 60076-7 thermal model driven by the transformer loading, loss of life;
-7. KPI increments (:mod:`thermogrid_env.sim.kpi`).
+7. the cost terms (:mod:`thermogrid_env.sim.costs`), the reward and the KPI increments
+   (:mod:`thermogrid_env.sim.kpi`).
+
+A step whose power flow has no solution (voltage collapse) is not an exception: the result has
+``converged`` false, NaN grid quantities, and the ``voltage`` term carries the collapse penalty
+(:func:`~thermogrid_env.sim.costs.collapse_penalty`); the environment ends the episode there.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from thermogrid_env.config import Scenario
-from thermogrid_env.errors import ConfigError
-from thermogrid_env.physics import building, ev, heat_pump, pv, transformer
+from thermogrid_env.errors import ConfigError, PowerFlowDiverged
+from thermogrid_env.network.limits import l_max_pu
+from thermogrid_env.physics import building, ev, pv, transformer
 from thermogrid_env.physics.powerflow import PowerFlowSolver
-from thermogrid_env.sim import kpi
-from thermogrid_env.sim.community import Community
-from thermogrid_env.sim.exogenous import Exogenous
+from thermogrid_env.sim import costs, kpi
+from thermogrid_env.sim.devices import HP_POWER_FACTOR  # noqa: F401 - re-exported for compatibility
 
-#: Power factor of heat-pump compressors (inverter drives) [-].
-HP_POWER_FACTOR = 0.98
+__all__ = ["Grid", "HP_POWER_FACTOR", "Setpoints", "SimState", "Simulator", "StepResult"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Setpoints:
     """Physical set-points of one step (the simulator enforces every device limit).
 
+    Arrays are ``(n,)`` per device group, with a leading batch axis for a batch of episodes.
+
     Attributes:
-        hp_p_kw: ``(n_hp,)`` heat-pump electrical power [kW].
-        ev_p_kw: ``(n_ev,)`` EV charging power at the grid side [kW] (negative: V2G discharge).
-        pv_curtailment: ``(n_pv,)`` share of the available PV power to shed [0, 1].
-        pv_q_kvar: ``(n_pv,)`` PV inverter reactive power [kvar], positive = injection
-            (capacitive, raises the voltage), negative = absorption.
+        hp_p_kw: Heat-pump electrical power [kW].
+        ev_p_kw: EV charging power at the grid side [kW] (negative: V2G discharge).
+        pv_curtailment: Share of the available PV power to shed [0, 1].
+        pv_q_kvar: PV inverter reactive power [kvar], positive = injection (capacitive, raises the
+            voltage), negative = absorption.
     """
 
     hp_p_kw: np.ndarray
@@ -59,16 +74,16 @@ class Setpoints:
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class SimState:
-    """State of the simulated feeder at the start of a step.
+    """State of the simulated feeder at the start of a step (leading batch axis for a batch).
 
     Attributes:
-        step: Index of the next step (0 at reset).
+        step: Index of the next step (0 at reset): an int, or ``(B,)`` ints.
         t_indoor_c, t_envelope_c: ``(n_hp,)`` house temperatures [°C].
         ev_soc: ``(n_ev,)`` EV state of charge [-].
         trafo: Transformer thermal state.
     """
 
-    step: int
+    step: Any
     t_indoor_c: np.ndarray
     t_envelope_c: np.ndarray
     ev_soc: np.ndarray
@@ -76,19 +91,53 @@ class SimState:
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
+class Grid:
+    """The grid quantities of a power flow (NaN where a snapshot has no solution).
+
+    Attributes:
+        v_pu: ``(n_bus,)`` voltage magnitudes [pu].
+        loading: ``(n_branch,)`` branch loading (current over its limit) [-].
+        l_pu: ``(n_branch,)`` squared series current [pu² on the feeder base].
+        p_loss_kw, p_loss_series_kw: Feeder losses and their load-dependent part [kW].
+        p_slack_kw: Power drawn from the MV grid [kW].
+        trafo_loading: Transformer loading [-].
+        converged: Whether the power flow has a solution.
+    """
+
+    v_pu: np.ndarray
+    loading: np.ndarray
+    l_pu: np.ndarray
+    p_loss_kw: Any
+    p_loss_series_kw: Any
+    p_slack_kw: Any
+    trafo_loading: Any
+    converged: Any
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
 class StepResult:
     """Measurements of one step (device powers over the step, states and hot spot at its end).
 
+    Per-device arrays are ``(n,)``, bus arrays ``(n_bus,)``, branch arrays ``(n_branch,)``, scalars
+    floats; a batch adds a leading axis ``B`` to all of them.
+
     Attributes:
-        hp_p_kw, hp_heat_kw: ``(n_hp,)`` HP electrical power and heat [kW].
-        ev_p_kw: ``(n_ev,)`` EV charging power [kW]; ``ev_plugged``: ``(n_ev,)`` availability.
-        pv_p_kw, pv_q_kvar: ``(n_pv,)`` PV generation [kW] and injected reactive power [kvar];
-        pv_available_kw: ``(n_pv,)`` available PV power [kW].
-        bus_p_kw, bus_q_kvar: ``(n_bus,)`` net load of each bus [kW], [kvar].
-        v_pu: ``(n_bus,)`` voltage magnitudes [pu]; ``loading``: ``(n_branch,)`` branch loading.
-        p_loss_kw, p_slack_kw: Feeder losses and MV import [kW].
+        hp_p_kw, hp_heat_kw: HP electrical power and heat [kW].
+        ev_p_kw: EV charging power [kW]; ``ev_plugged``: availability.
+        pv_p_kw, pv_q_kvar: PV generation [kW] and injected reactive power [kvar];
+        pv_available_kw: available PV power [kW].
+        bus_p_kw, bus_q_kvar: Net load of each bus [kW], [kvar].
+        meter_p_kw: ``(n_load,)`` net load of each household meter (feeder load) [kW].
+        v_pu, loading, l_pu: Voltages [pu], branch loadings [-], squared series currents [pu²].
+        p_loss_kw, p_loss_series_kw, p_slack_kw: Losses, their series part and the MV import [kW].
         trafo_loading: Transformer loading [-]; ``hot_spot_c``: its hot spot [°C];
         loss_of_life_h: Its loss of life over the step [h].
+        t_indoor_c: Indoor temperatures at the end of the step [°C].
+        ev_unmet_kwh: EV energy missing at the deadlines that fell at the end of this step [kWh].
+        price_eur_per_kwh, feed_in_eur_per_kwh: Tariff of the step.
+        converged: The power flow had a solution (else the episode must end).
+        terms: Raw cost terms by name (:data:`~thermogrid_env.sim.costs.TERM_NAMES`).
+        reward: ``-Σ w · terms``.
         kpis: KPI increments of the step (:func:`thermogrid_env.sim.kpi.step_kpis`).
     """
 
@@ -101,95 +150,222 @@ class StepResult:
     pv_available_kw: np.ndarray
     bus_p_kw: np.ndarray
     bus_q_kvar: np.ndarray
+    meter_p_kw: np.ndarray
     v_pu: np.ndarray
     loading: np.ndarray
-    p_loss_kw: float
-    p_slack_kw: float
-    trafo_loading: float
-    hot_spot_c: float
-    loss_of_life_h: float
-    kpis: dict[str, float]
+    l_pu: np.ndarray
+    p_loss_kw: Any
+    p_loss_series_kw: Any
+    p_slack_kw: Any
+    trafo_loading: Any
+    hot_spot_c: Any
+    loss_of_life_h: Any
+    t_indoor_c: np.ndarray
+    ev_unmet_kwh: Any
+    price_eur_per_kwh: Any
+    feed_in_eur_per_kwh: Any
+    converged: Any
+    terms: dict[str, Any]
+    reward: Any
+    kpis: dict[str, Any]
+
+
+def _stack(arrays: Sequence[np.ndarray], single: bool) -> np.ndarray:
+    out = np.stack([np.asarray(a) for a in arrays])
+    out = out[0] if single else out
+    out.setflags(write=False)
+    return out
 
 
 class Simulator:
-    """Steps a community through one episode's exogenous data.
+    """Steps one episode, or a batch of episodes of one scenario, through their exogenous data.
 
     Args:
-        scenario: Step length, limits and comfort band.
-        community: The assets.
-        exogenous: The episode's time series.
-        ev_sessions: The episode's EV sessions (``None`` if the community has no EVs).
+        episodes: An :class:`~thermogrid_env.sim.episode.Episode` (unbatched arrays), or a
+            sequence of episodes of the same scenario (a batch; their communities, days and EV
+            sessions may differ, the feeder and device counts may not).
         powerflow_backend: ``"auto"``, ``"numba"`` or ``"numpy"``.
+
+    Raises:
+        ConfigError: An empty batch, or episodes that cannot be batched (different scenarios,
+            feeders or device counts: batch those separately).
     """
 
-    def __init__(
-        self,
-        scenario: Scenario,
-        community: Community,
-        exogenous: Exogenous,
-        ev_sessions: ev.EVSessions | None,
-        powerflow_backend: str = "auto",
-    ) -> None:
-        if (ev_sessions is None) != (community.n_ev == 0) or (
-            ev_sessions is not None and ev_sessions.n_evs != community.n_ev
-        ):
-            raise ConfigError("ev_sessions must hold one session per community EV (None without EVs).")
-        self.scenario = scenario
-        self.community = community
-        self.exogenous = exogenous
-        self.ev_sessions = ev_sessions
-        self.feeder = community.feeder
-        self.dt_s = float(scenario.dt_s)
-        self.dt_h = scenario.dt_h
-        self.n_steps = exogenous.n_steps
+    def __init__(self, episodes: Any, powerflow_backend: str = "auto") -> None:
+        from thermogrid_env.sim.episode import Episode  # noqa: PLC0415
+
+        single = isinstance(episodes, Episode)
+        eps = [episodes] if single else list(episodes)
+        if not eps or not all(isinstance(e, Episode) for e in eps):
+            raise ConfigError("Simulator needs an Episode or a non-empty sequence of Episodes.")
+        sc = eps[0].scenario
+        for e in eps[1:]:
+            if e.scenario != sc:
+                raise ConfigError(
+                    "Episodes of different scenarios cannot be batched (the device counts, feeder or step may "
+                    f"differ: {sc.name!r} vs {e.scenario.name!r}); make one batch per scenario.")
+        self.single = single
+        self.episodes = eps
+        self.batch_size = len(eps)
+        self.scenario: Scenario = sc
+        self.community = eps[0].community
+        self.feeder = self.community.feeder
+        self.dt_s = float(sc.dt_s)
+        self.dt_h = sc.dt_h
+        self.n_steps = eps[0].exogenous.n_steps
         self.powerflow = PowerFlowSolver(self.feeder, backend=powerflow_backend)
-        self.building_model = (
-            building.discretize(community.buildings, self.dt_s) if community.buildings is not None else None
+        f = self.feeder
+        self.cost_context = costs.CostContext(
+            dt_h=self.dt_h, v_min_pu=sc.v_min_pu, v_max_pu=sc.v_max_pu, t_min_c=sc.comfort.t_min_c,
+            t_max_c=sc.comfort.t_max_c, lv_buses=np.arange(1, f.n_bus), l_max_pu=l_max_pu(f),
+            weights=sc.reward_weights,
         )
-        self.limits = kpi.KPILimits(
-            v_min_pu=scenario.v_min_pu, v_max_pu=scenario.v_max_pu,
-            t_min_c=scenario.comfort.t_min_c, t_max_c=scenario.comfort.t_max_c,
-        )
-        self._is_line = ~self.feeder.is_transformer
-        n_bus = self.feeder.n_bus
-        # Internal gains of HP houses: their own household electricity [kW] per step.
-        self._q_int_kw = exogenous.household_p_kw[:, community.hp_load] if community.n_hp else None
-        self._pv_available_kw = (
-            exogenous.pv_per_kwp[:, None] * community.pv_systems.p_peak_kwp[None, :]
-            if community.pv_systems is not None else np.zeros((self.n_steps, 0))
-        )
-        self._hp_cop = (
-            np.broadcast_to(
-                heat_pump.device_cop(community.heat_pumps, exogenous.t_ambient_c[:, None]),
-                (self.n_steps, community.n_hp),
-            )
-            if community.heat_pumps is not None else np.zeros((self.n_steps, 0))
-        )
-        self._hp_p_max = (
-            community.heat_pumps.p_rated_el_kw if community.heat_pumps is not None else np.zeros(0)
-        )
-        self._hp_q_per_p = np.tan(np.arccos(HP_POWER_FACTOR))
-        self._n_bus = n_bus
+        self._weights = costs.weight_vector(sc.reward_weights)
+        self._is_line = ~f.is_transformer
+        self._trafo = eps[0].community.transformer
+        self._setup_arrays(eps, single)
+
+    # ------------------------------------------------------------------ set-up
+    def _setup_arrays(self, eps: list[Any], single: bool) -> None:
+        st = lambda xs: _stack(xs, single)  # noqa: E731
+        n_bus, n_load = self.feeder.n_bus, self.feeder.n_load
+        houses = [e.community.houses for e in eps]
+        fleets = [e.evs for e in eps]
+        pvs = [e.community.pvs for e in eps]
+        exo = [e.exogenous for e in eps]
+        self.n_hp, self.n_ev, self.n_pv = houses[0].n, fleets[0].n, pvs[0].n
+        if any(h.n != self.n_hp for h in houses) or any(v.n != self.n_ev for v in fleets) or any(
+                p.n != self.n_pv for p in pvs):
+            raise ConfigError("Episodes with different device counts cannot be batched.")
+        if any(e.community.feeder is not self.feeder and e.community.feeder.name != self.feeder.name for e in eps):
+            raise ConfigError("Episodes on different feeders cannot be batched (one power flow per batch).")
+        # exogenous series (B, T, ...)
+        self._t_amb = st([x.t_ambient_c for x in exo])
+        self._irr = st([x.irradiance_w_per_m2 for x in exo])
+        self._price = st([x.price_eur_per_kwh for x in exo])
+        self._feed_in = st([np.float64(x.feed_in_eur_per_kwh) for x in exo])
+        self._base_p = st([x.base_p_kw for x in exo])
+        self._base_q = st([x.base_q_kvar for x in exo])
+        self._meter_base = st([x.household_p_kw for x in exo])
+        # houses
+        self._hp_coef = tuple(st([h.model._coef[i] for h in houses]) for i in range(9))
+        self._hp_pmax = st([h.p_max_kw for h in houses])
+        self._cop = st([h.cop(x.t_ambient_c) for h, x in zip(houses, exo)])
+        self._q_int = st([x.household_p_kw[:, h.load] for h, x in zip(houses, exo)])
+        self._hp_q_per_p = math.tan(math.acos(HP_POWER_FACTOR))
+        # EVs
+        ses = [v.sessions for v in fleets]
+        self._ev_arrival = st([s.arrival_step for s in ses])
+        self._ev_departure = st([s.departure_step for s in ses])
+        self._ev_deadline = st([v.deadline_step(self.n_steps) for v in fleets])
+        self._ev_pmax = st([s.p_max_kw for s in ses])
+        self._ev_dis_max = st([np.where(s.v2g, s.p_max_kw, 0.0) for s in ses])
+        self._ev_soc_target = st([s.soc_target for s in ses])
+        self._ev_cap = st([s.capacity_kwh for s in ses])
+        self._ev_soc_min = st([s.soc_min for s in ses]) if any(v.v2g for v in fleets) else None
+        self._ev_coef = ev.step_coefficients(self._ev_cap, st([s.efficiency for s in ses]), self.dt_s)
+        # PV
+        self._pv_avail = st([p.available_kw(x.pv_per_kwp) for p, x in zip(pvs, exo)])
+        self._pv_s = st([p.s_inverter_kva for p in pvs])
+        self._pv_s_sq = self._pv_s * self._pv_s
+        # scatter indices: devices onto buses and meters (flattened over the batch)
+        b = self.batch_size
+        off_bus = 0 if single else (np.arange(b) * n_bus)[:, None]
+        off_met = 0 if single else (np.arange(b) * n_load)[:, None]
+        hp_bus, ev_bus, pv_bus = st([h.bus for h in houses]), st([v.bus for v in fleets]), st([p.bus for p in pvs])
+        hp_met, ev_met, pv_met = st([h.load for h in houses]), st([v.load for v in fleets]), st([p.load for p in pvs])
+        self._p_bus_idx = np.concatenate([hp_bus + off_bus, ev_bus + off_bus, pv_bus + off_bus], axis=-1).ravel()
+        self._q_bus_idx = np.concatenate([hp_bus + off_bus, pv_bus + off_bus], axis=-1).ravel()
+        self._meter_idx = np.concatenate([hp_met + off_met, ev_met + off_met, pv_met + off_met], axis=-1).ravel()
+        self._n_bus_total = n_bus * (1 if single else b)
+        self._n_meter_total = n_load * (1 if single else b)
+        self._ar = np.arange(b)
+        self._n_lv = n_bus - 1
+
+    def _col(self, x: Any) -> Any:
+        """A per-episode value as a column against ``(B, n)`` arrays (as is for one episode)."""
+        return x if self.single else np.asarray(x)[:, None]
+
+    def _take(self, a: np.ndarray, k: Any) -> Any:
+        """Row ``k`` of a ``(T, ...)`` series, or of each episode's ``(B, T, ...)`` series at its own step."""
+        return a[k] if self.single else a[self._ar, k]
+
+    def _scatter(self, idx: np.ndarray, values: np.ndarray, size: int, width: int) -> np.ndarray:
+        out = np.bincount(idx, values.ravel(), size)
+        return out if self.single else out.reshape(self.batch_size, width)
 
     # ------------------------------------------------------------------ state
     def initial_state(self) -> SimState:
-        """State at the start of the episode: houses at the comfort band's initial temperature with
-        the envelope at its steady state, EVs at their arrival state of charge, transformer at its
-        steady state for the first step's base load."""
-        c = self.community
-        t_in = np.full(c.n_hp, self.scenario.comfort.t_initial_c)
-        t_env = np.zeros(c.n_hp)
-        if c.n_hp:
-            b = c.buildings
-            t_a = self.exogenous.t_ambient_c[0]
-            # Envelope node in steady state with the interior held at t_in.
-            t_env = (t_in / b.r_ie_k_per_kw + t_a / b.r_ea_k_per_kw) / (1 / b.r_ie_k_per_kw + 1 / b.r_ea_k_per_kw)
-        soc = ev.initial_soc(self.ev_sessions) if self.ev_sessions is not None else np.zeros(0)
-        res0 = self.powerflow.solve(self.exogenous.base_p_kw[0], self.exogenous.base_q_kvar[0])
-        trafo0 = transformer.initial_state(
-            c.transformer_params, self.exogenous.t_ambient_c[0], float(res0.transformer_loading)
-        )
-        return SimState(step=0, t_indoor_c=t_in, t_envelope_c=t_env, ev_soc=soc, trafo=trafo0)
+        """State at the start of the episode(s): houses at the comfort band's initial temperature
+        with the envelope at its steady state, EVs at their arrival state of charge, transformer
+        at its steady state for the first step's base load."""
+        sc = self.scenario
+        t_in = np.full(self._hp_pmax.shape, sc.comfort.t_initial_c)
+        t_a0 = self._t_amb[..., 0]
+        t_env = np.stack([e.community.houses.envelope_steady_c(np.full(self.n_hp, sc.comfort.t_initial_c),
+                                                               float(e.exogenous.t_ambient_c[0]))
+                          for e in self.episodes])
+        t_env = t_env[0] if self.single else t_env
+        soc = np.array(np.broadcast_to(self._stack_soc_arrival(), self._ev_pmax.shape), dtype=float)
+        grid0 = self.initial_grid()
+        trafo0 = transformer.initial_state(self._trafo.params, t_a0, grid0.trafo_loading)
+        step = 0 if self.single else np.zeros(self.batch_size, dtype=np.int64)
+        return SimState(step=step, t_indoor_c=t_in, t_envelope_c=t_env, ev_soc=soc, trafo=trafo0)
+
+    def _stack_soc_arrival(self) -> np.ndarray:
+        return _stack([e.evs.sessions.soc_arrival for e in self.episodes], self.single)
+
+    def initial_grid(self) -> Grid:
+        """The power flow of the first step's base load (what is measured before the first step)."""
+        return self._grid(self._base_p[..., 0, :], self._base_q[..., 0, :])
+
+    def _grid(self, bus_p: np.ndarray, bus_q: np.ndarray) -> Grid:
+        """Power flow of the bus loads; snapshots without a solution get NaN and ``converged`` false."""
+        try:
+            res = self.powerflow.solve(bus_p, bus_q)
+            return Grid(v_pu=res.v_pu, loading=res.loading, l_pu=res.l_pu, p_loss_kw=res.p_loss_kw,
+                        p_loss_series_kw=res.p_loss_series_kw, p_slack_kw=res.p_slack_kw,
+                        trafo_loading=res.transformer_loading, converged=True if self.single else np.ones(
+                            self.batch_size, dtype=bool))
+        except PowerFlowDiverged as exc:
+            failed = np.asarray(exc.batch_indices if exc.batch_indices else [0], dtype=np.int64)
+        f = self.feeder
+        if self.single:
+            nan_bus, nan_br = np.full(f.n_bus, np.nan), np.full(f.n_branch, np.nan)
+            return Grid(v_pu=nan_bus, loading=nan_br, l_pu=nan_br, p_loss_kw=np.nan, p_loss_series_kw=np.nan,
+                        p_slack_kw=np.nan, trafo_loading=np.nan, converged=False)
+        ok = np.ones(self.batch_size, dtype=bool)
+        ok[failed] = False
+        fields = {"v_pu": np.full((self.batch_size, f.n_bus), np.nan),
+                  "loading": np.full((self.batch_size, f.n_branch), np.nan),
+                  "l_pu": np.full((self.batch_size, f.n_branch), np.nan)}
+        scalars = {k: np.full(self.batch_size, np.nan) for k in
+                   ("p_loss_kw", "p_loss_series_kw", "p_slack_kw", "trafo_loading")}
+        if ok.any():
+            sub = self._grid_subset(bus_p[ok], bus_q[ok])
+            for name, arr in fields.items():
+                arr[ok] = getattr(sub, name)
+            for name, arr in scalars.items():
+                arr[ok] = getattr(sub, name)
+            ok[np.flatnonzero(ok)] = sub.converged
+        return Grid(**fields, **scalars, converged=ok)
+
+    def _grid_subset(self, bus_p: np.ndarray, bus_q: np.ndarray) -> Grid:
+        """Solve snapshots one by one after a batch failed (rare: only after a collapse)."""
+        rows = []
+        for p, q in zip(bus_p, bus_q):
+            try:
+                r = self.powerflow.solve(p, q)
+                rows.append((r.v_pu, r.loading, r.l_pu, r.p_loss_kw, r.p_loss_series_kw, r.p_slack_kw,
+                             r.transformer_loading, True))
+            except PowerFlowDiverged:
+                f = self.feeder
+                rows.append((np.full(f.n_bus, np.nan), np.full(f.n_branch, np.nan), np.full(f.n_branch, np.nan),
+                             np.nan, np.nan, np.nan, np.nan, False))
+        cols = list(zip(*rows))
+        return Grid(v_pu=np.array(cols[0]), loading=np.array(cols[1]), l_pu=np.array(cols[2]),
+                    p_loss_kw=np.array(cols[3]), p_loss_series_kw=np.array(cols[4]), p_slack_kw=np.array(cols[5]),
+                    trafo_loading=np.array(cols[6]), converged=np.array(cols[7]))
 
     # ------------------------------------------------------------------ step
     def step(self, state: SimState, setpoints: Setpoints) -> tuple[SimState, StepResult]:
@@ -204,100 +380,91 @@ class Simulator:
 
         Raises:
             ConfigError: The episode is over, or set-points have the wrong shape or are NaN.
-            PowerFlowDiverged: The feeder cannot carry the resulting load.
         """
         k = state.step
-        if k >= self.n_steps:
+        if np.any(np.asarray(k) >= self.n_steps):
             raise ConfigError(f"The episode has {self.n_steps} steps; reset before stepping again.")
-        c, exo = self.community, self.exogenous
         self._check_setpoints(setpoints)
-        t_a = exo.t_ambient_c[k]
+        take, col = self._take, self._col
+        t_a = take(self._t_amb, k)
 
         # 1-2. heat pumps and houses
-        hp_p = np.clip(setpoints.hp_p_kw, 0.0, self._hp_p_max)
-        hp_heat = self._hp_cop[k] * hp_p
-        if self.building_model is not None:
-            t_in, t_env = self.building_model.step(
-                state.t_indoor_c, state.t_envelope_c, t_a, hp_heat, self._q_int_kw[k], exo.irradiance_w_per_m2[k]
-            )
-        else:
-            t_in, t_env = state.t_indoor_c, state.t_envelope_c
+        hp_p = np.minimum(np.maximum(setpoints.hp_p_kw, 0.0), self._hp_pmax)
+        hp_heat = take(self._cop, k) * hp_p
+        t_in, t_env = building._apply(self._hp_coef, state.t_indoor_c, state.t_envelope_c, col(t_a), hp_heat,
+                                      take(self._q_int, k), col(take(self._irr, k)))
 
-        # 3. EVs
-        if self.ev_sessions is not None:
-            plugged = ev.available(self.ev_sessions, k)
-            soc, ev_p = ev.ev_step(self.ev_sessions, state.ev_soc, setpoints.ev_p_kw, k, self.dt_s)
-            departing = ev.departing(self.ev_sessions, k)
-            unmet = float(ev.unmet_energy_kwh(self.ev_sessions, soc)[departing].sum()) if departing.any() else 0.0
-        else:
-            plugged, soc, ev_p, unmet = np.zeros(0, bool), state.ev_soc, np.zeros(0), 0.0
+        # 3. EVs, and what is missing at the deadlines reached at the end of the step
+        kc = col(k)
+        plugged = (self._ev_arrival <= kc) & (kc < self._ev_departure)
+        soc, ev_p = ev.soc_step(state.ev_soc, setpoints.ev_p_kw, np.where(plugged, self._ev_pmax, 0.0),
+                                np.where(plugged, self._ev_dis_max, 0.0), self._ev_coef, self._ev_soc_min)
+        due = self._ev_deadline == kc + 1
+        unmet = (np.maximum(self._ev_soc_target - soc, 0.0) * self._ev_cap * due).sum(axis=-1)
 
         # 4. PV
-        pv_avail = self._pv_available_kw[k]
-        if c.pv_systems is not None:
-            pv_p, pv_q = pv.dispatch(c.pv_systems, pv_avail, setpoints.pv_curtailment, setpoints.pv_q_kvar)
+        pv_avail = take(self._pv_avail, k)
+        pv_p, pv_q = pv.dispatch_arrays(self._pv_s, self._pv_s_sq, pv_avail, setpoints.pv_curtailment,
+                                        setpoints.pv_q_kvar)
+
+        # 5. power flow (load positive) and the meters
+        dev_p = np.concatenate([hp_p, ev_p, -pv_p], axis=-1)
+        bus_p = take(self._base_p, k) + self._scatter(self._p_bus_idx, dev_p, self._n_bus_total, self.feeder.n_bus)
+        q_dev = np.concatenate([hp_p * self._hp_q_per_p, -pv_q], axis=-1)
+        bus_q = take(self._base_q, k) + self._scatter(self._q_bus_idx, q_dev, self._n_bus_total, self.feeder.n_bus)
+        meter_p = take(self._meter_base, k) + self._scatter(self._meter_idx, dev_p, self._n_meter_total,
+                                                            self.feeder.n_load)
+        grid = self._grid(bus_p, bus_q)
+
+        # 6. transformer (its state is kept where the power flow has no solution)
+        load = grid.trafo_loading if self.single else np.where(grid.converged, grid.trafo_loading, 0.0)
+        if self.single and not grid.converged:
+            trafo_state, hot_spot, lol = state.trafo, float(state.trafo.hot_spot_c), 0.0
         else:
-            pv_p, pv_q = np.zeros(0), np.zeros(0)
+            trafo_state, hot_spot, lol = transformer.step(self._trafo.params, state.trafo, load, t_a, self.dt_s)
+            if not self.single and not np.all(grid.converged):
+                keep = ~grid.converged
+                trafo_state = transformer.TransformerThermalState(
+                    *(np.where(keep, old, new) for old, new in zip(state.trafo, trafo_state)))
+                hot_spot = np.where(keep, state.trafo.hot_spot_c, hot_spot)
+                lol = np.where(keep, 0.0, lol)
 
-        # 5. power flow (load positive)
-        n_bus = self._n_bus
-        bus_p = (exo.base_p_kw[k]
-                 + np.bincount(c.hp_bus, hp_p, n_bus)
-                 + np.bincount(c.ev_bus, ev_p, n_bus)
-                 - np.bincount(c.pv_bus, pv_p, n_bus))
-        bus_q = (exo.base_q_kvar[k]
-                 + np.bincount(c.hp_bus, hp_p * self._hp_q_per_p, n_bus)
-                 - np.bincount(c.pv_bus, pv_q, n_bus))
-        res = self.powerflow.solve(bus_p, bus_q)
-        loading = res.loading
-        trafo_loading = float(res.transformer_loading)
-
-        # 6. transformer
-        trafo_state, hot_spot, lol = transformer.step(
-            c.transformer_params, state.trafo, trafo_loading, t_a, self.dt_s
-        )
-        hot_spot, lol = float(hot_spot), float(lol)
-
-        # 7. KPIs
-        v = res.v_pu
-        p_slack = float(res.p_slack_kw)
-        increments = kpi.step_kpis(
-            limits=self.limits, dt_h=self.dt_h, v_pu=v[1:], line_loading=loading[self._is_line],
-            trafo_loading=trafo_loading, p_loss_kw=float(res.p_loss_kw), p_slack_kw=p_slack,
-            p_loss_series_kw=float(res.p_loss_series_kw),
-            hot_spot_c=hot_spot, loss_of_life_h=lol, t_indoor_c=t_in, ev_unmet_kwh=unmet,
-            bus_net_p_kw=bus_p, price_eur_per_kwh=float(exo.price_eur_per_kwh[k]),
-            feed_in_eur_per_kwh=exo.feed_in_eur_per_kwh,
-            pv_curtailed_kw=float((pv_avail - pv_p).sum()),
-        )
         next_state = SimState(step=k + 1, t_indoor_c=t_in, t_envelope_c=t_env, ev_soc=soc, trafo=trafo_state)
         result = StepResult(
             hp_p_kw=hp_p, hp_heat_kw=hp_heat, ev_p_kw=ev_p, ev_plugged=plugged, pv_p_kw=pv_p, pv_q_kvar=pv_q,
-            pv_available_kw=pv_avail, bus_p_kw=bus_p, bus_q_kvar=bus_q, v_pu=v, loading=loading,
-            p_loss_kw=float(res.p_loss_kw), p_slack_kw=p_slack, trafo_loading=trafo_loading,
-            hot_spot_c=hot_spot, loss_of_life_h=lol, kpis=increments,
+            pv_available_kw=pv_avail, bus_p_kw=bus_p, bus_q_kvar=bus_q, meter_p_kw=meter_p, v_pu=grid.v_pu,
+            loading=grid.loading, l_pu=grid.l_pu, p_loss_kw=grid.p_loss_kw, p_loss_series_kw=grid.p_loss_series_kw,
+            p_slack_kw=grid.p_slack_kw, trafo_loading=grid.trafo_loading, hot_spot_c=hot_spot, loss_of_life_h=lol,
+            t_indoor_c=t_in, ev_unmet_kwh=unmet, price_eur_per_kwh=take(self._price, k),
+            feed_in_eur_per_kwh=self._feed_in, converged=grid.converged, terms={}, reward=0.0, kpis={},
         )
+        self._book(result, k)
         return next_state, result
 
-    def final_unmet_ev_kwh(self, state: SimState) -> float:
-        """Energy still missing at the episode end for EVs that leave after it [kWh].
-
-        Their requirement is capped by :func:`~thermogrid_env.physics.ev.sample_sessions` to what
-        the charger can deliver within the episode, so the episode end is their deadline.
-        """
-        if self.ev_sessions is None:
-            return 0.0
-        staying = self.ev_sessions.departure_step > self.n_steps
-        if not staying.any():
-            return 0.0
-        return float(ev.unmet_energy_kwh(self.ev_sessions, state.ev_soc)[staying].sum())
+    def _book(self, res: StepResult, k: Any) -> None:
+        """Cost terms, reward and KPI increments of a step (into ``res``)."""
+        ctx = self.cost_context
+        terms = costs.measure(res, ctx)
+        if not np.all(res.converged):  # collapse: the penalty replaces the grid terms
+            bad = ~np.asarray(res.converged)
+            penalty = costs.collapse_penalty(ctx, self.n_steps - np.asarray(k))
+            for name in ("losses", "aging", "overload"):
+                terms[name] = np.where(bad, 0.0, np.nan_to_num(terms[name])) if not self.single else 0.0
+            terms["voltage"] = np.where(bad, penalty, np.nan_to_num(terms["voltage"])) if not self.single else penalty
+        reward = 0.0
+        for w, name in zip(self._weights, costs.TERM_NAMES):
+            reward = reward - w * terms[name]
+        res.terms.update(terms)
+        object.__setattr__(res, "reward", reward)
+        res.kpis.update(kpi.step_kpis(res, terms, ctx, self._is_line))
 
     def _check_setpoints(self, sp: Setpoints) -> None:
-        c = self.community
-        for name, n in (("hp_p_kw", c.n_hp), ("ev_p_kw", c.n_ev), ("pv_curtailment", c.n_pv), ("pv_q_kvar", c.n_pv)):
+        lead = () if self.single else (self.batch_size,)
+        for name, n in (("hp_p_kw", self.n_hp), ("ev_p_kw", self.n_ev), ("pv_curtailment", self.n_pv),
+                        ("pv_q_kvar", self.n_pv)):
             arr = getattr(sp, name)
-            if arr.shape != (n,):
-                raise ConfigError(f"Setpoints.{name} must have shape ({n},), got {arr.shape}.")
+            if arr.shape != lead + (n,):
+                raise ConfigError(f"Setpoints.{name} must have shape {lead + (n,)}, got {arr.shape}.")
             # The sum is NaN or inf exactly when an element is (cheaper than isfinite().all()).
             if not math.isfinite(arr.sum()) and not np.isfinite(arr).all():
                 raise ConfigError(f"Setpoints.{name} contains NaN or inf.")

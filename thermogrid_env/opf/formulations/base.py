@@ -82,9 +82,9 @@ class Formulation:
 
     # ---------------------------------------------------------------- variables
     def variable_bus_voltage(self, m: Model, net: NetworkData, n_periods: int) -> NetworkState:
-        """Squared voltages ``w`` within their limits; the slack column is the constant ``w_slack``."""
+        """Squared voltages ``w`` within their bounds; the slack column is the constant ``w_slack``."""
         t = n_periods
-        w_free = m.var("w", (t, net.n_bus - 1), lb=net.w_min[None, 1:], ub=net.w_max[None, 1:])
+        w_free = m.var("w", (t, net.n_bus - 1), lb=net.w_lb[None, 1:], ub=net.w_ub[None, 1:])
         w = m.hstack([np.full((t, 1), net.w_slack), w_free])
         return NetworkState(w=w, w_int=m.matmul(w, net.w_to_int))
 
