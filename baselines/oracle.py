@@ -72,24 +72,6 @@ class OracleController(EnvController):
 
 
 def plan_setpoints(solution: Any, period: int, n_ev: int | None = None, ev_index: np.ndarray | None = None) -> Setpoints:
-    """The simulator's set-points of one period of an OPF plan.
-
-    PV curtailment becomes the curtailed share of the available power (the simulator's input).
-
-    Args:
-        solution: An :class:`~thermogrid_env.opf.solution.OPFSolution`.
-        period: Period of the plan.
-        n_ev, ev_index: When the plan covers only some EVs (a causal planner's plugged EVs), the
-            community's EV count and the plan's EV columns' indices; the others get 0 kW.
-    """
-    sol = solution
-    avail = sol.pv_p_kw[period] + sol.pv_curtailment_kw[period]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        curtail = np.where(avail > 1e-9, sol.pv_curtailment_kw[period] / avail, 0.0)
-    ev_p = sol.ev_p_kw[period]
-    if ev_index is not None:
-        full = np.zeros(int(n_ev))
-        full[ev_index] = ev_p
-        ev_p = full
-    return Setpoints(hp_p_kw=sol.hp_p_kw[period], ev_p_kw=ev_p, pv_curtailment=curtail,
-                     pv_q_kvar=sol.pv_q_kvar[period])
+    """The simulator's set-points of one period of an OPF plan
+    (:meth:`~thermogrid_env.opf.solution.OPFSolution.sim_setpoints`)."""
+    return solution.sim_setpoints(period, n_ev=n_ev, ev_index=ev_index)

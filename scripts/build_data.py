@@ -28,6 +28,7 @@ the shipped files are what the sources give.
 from __future__ import annotations
 
 import argparse
+import warnings
 import filecmp
 import gzip
 import hashlib
@@ -226,7 +227,7 @@ def build_feeders(out_dir: Path) -> tuple[dict[str, Feeder], list[pd.DataFrame]]
     """
     import simbench  # noqa: PLC0415 - build-time dependency only
 
-    from thermogrid_env.network import from_pandapower  # noqa: PLC0415
+    from thermogrid_env.network.from_pandapower import PandapowerImportWarning, from_pandapower  # noqa: PLC0415
 
     (out_dir / "feeders").mkdir(parents=True, exist_ok=True)
     feeders: dict[str, Feeder] = {}
@@ -234,7 +235,12 @@ def build_feeders(out_dir: Path) -> tuple[dict[str, Feeder], list[pd.DataFrame]]
     catalog: dict[str, dict[str, Any]] = {}
     for name, code in FEEDER_CODES.items():
         net = simbench.get_simbench_net(code)
-        feeder = from_pandapower(net, name=name)
+        # pi equivalent of the transformers (the shipped feeders' model since the first release; the
+        # T model of pandapower's default differs by ~1e-6 pu); SimBench's static generators are
+        # the grid's own PV, replaced by the scenario's PV systems
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PandapowerImportWarning)
+            feeder = from_pandapower(net, name=name, trafo_model="pi")
         n_trafo = int(feeder.is_transformer.sum())
         if n_trafo != 1:
             raise ValueError(f"{code}: expected one transformer, found {n_trafo}.")

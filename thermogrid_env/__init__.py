@@ -30,10 +30,26 @@ __all__ = [
     "from_pandapower",
     "load_feeder",
     "evaluate",
+    "parallel_env",
     "solve",
 ]
 
 from thermogrid_env.evaluation import evaluate  # noqa: E402 - the KPI harness
+
+
+def parallel_env(scenario: object = "winter-high-der", **env_kwargs: object):  # noqa: ANN201 - lazy import
+    """A PettingZoo ``ParallelEnv`` with one agent per household (extra ``[marl]``).
+
+    See :mod:`thermogrid_env.envs.parallel_env`.
+
+    Raises:
+        MissingExtraError: pettingzoo is not installed.
+    """
+    from thermogrid_env.envs.parallel_env import parallel_env as make  # noqa: PLC0415
+
+    return make(scenario, **env_kwargs)
+
+
 from thermogrid_env.envs.registration import register_envs  # noqa: E402 - registration runs last
 
 register_envs()

@@ -274,3 +274,15 @@ def test_sampling_rejects_bad_arguments() -> None:
 def test_bad_statistics_raise_config_error_naming_the_field(field: str, value: float) -> None:
     with pytest.raises(ConfigError, match=f"HomeChargingStats.{field}"):
         ev.HomeChargingStats(**{field: value})
+
+
+def test_sampled_sessions_pass_the_full_validation() -> None:
+    """The sampler builds sessions unchecked (it runs at every reset): they satisfy every check."""
+    rng = np.random.default_rng(0)
+    for n_steps, start in ((96, 12.0), (96, 0.0), (288, 7.5)):
+        s = ev.sample_sessions(rng, 50, n_steps, 900.0, start_hour=start,
+                               stats=ev.HomeChargingStats(v2g_share=0.5))
+        checked = ev.EVSessions(**{f: getattr(s, f) for f in ev._FIELDS})
+        for f in ev._FIELDS:
+            assert np.array_equal(getattr(checked, f), getattr(s, f)) and getattr(s, f).dtype == getattr(checked, f).dtype
+            assert not getattr(s, f).flags.writeable

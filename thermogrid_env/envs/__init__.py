@@ -1,9 +1,12 @@
-"""The Gymnasium environment: :class:`ThermoGridEnv`, its action/observation specs and wrappers."""
+"""The Gymnasium environments: :class:`ThermoGridEnv`, the batched :class:`ThermoGridVectorEnv`, and
+their action/observation specs. The PettingZoo multi-agent environment is
+:mod:`thermogrid_env.envs.parallel_env` (extra ``[marl]``, imported on use)."""
 
 from thermogrid_env.envs.actions import ActionSpec
 from thermogrid_env.envs.observations import Entry, ObservationSpec
 from thermogrid_env.envs.registration import env_ids, register_envs
 from thermogrid_env.envs.thermogrid_env import ThermoGridEnv
-from thermogrid_env.envs.wrappers import MultiAgentView
+from thermogrid_env.envs.vector_env import ThermoGridVectorEnv
 
-__all__ = ["ActionSpec", "Entry", "MultiAgentView", "ObservationSpec", "ThermoGridEnv", "env_ids", "register_envs"]
+__all__ = ["ActionSpec", "Entry", "ObservationSpec", "ThermoGridEnv", "ThermoGridVectorEnv", "env_ids",
+           "register_envs"]

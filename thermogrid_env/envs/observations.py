@@ -231,11 +231,13 @@ class ObservationSpec:
         return "\n".join(rows)
 
     # ------------------------------------------------------------------ per episode
-    def reset(self, episode: Episode) -> None:
-        """Precompute the episode's per-step tables (exogenous "now" values, EV schedule).
+    def episode_tables(self, episode: Episode) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The episode's per-step tables: exogenous "now" values ``(T + 1, 8)``, the EV schedule
+        ``(T + 1, 3 n_ev)`` (plugged, time to departure [h], full-power hours per unit SoC) and the EVs'
+        target SoC ``(n_ev,)``. Row ``T`` (after the last step) repeats the last step.
 
-        Args:
-            episode: The episode (its counts must match the spec).
+        Raises:
+            ConfigError: The episode's device counts differ from the spec's.
         """
         exo, c, scenario = episode.exogenous, episode.community, episode.scenario
         if (c.n_hp, c.n_ev) != (self.n_hp, self.n_ev):
@@ -244,11 +246,12 @@ class ObservationSpec:
         rows = np.minimum(np.arange(t + 1), t - 1)  # the final observation repeats the last step
         hour = 2.0 * np.pi * exo.hour_local[rows] / 24.0
         doy = 2.0 * np.pi * (np.asarray(exo.day_of_year, dtype=np.float64)[rows] - 1.0) / 366.0
-        self._exo_table = np.column_stack([
+        exo_table = np.column_stack([
             np.sin(hour), np.cos(hour), np.sin(doy), np.cos(doy), exo.pv_per_kwp[rows],
             exo.base_p_kw[rows].sum(axis=1), exo.t_ambient_c[rows], exo.price_eur_per_kwh[rows],
         ])
-        self._ev_table = np.zeros((t + 1, 3 * self.n_ev))
+        ev_table = np.zeros((t + 1, 3 * self.n_ev))
+        ev_target = np.zeros(self.n_ev)
         s = episode.evs.sessions
         if episode.evs.n:
             n = self.n_ev
@@ -256,10 +259,69 @@ class ObservationSpec:
             plugged = (s.arrival_step[None, :] <= k) & (k < s.departure_step[None, :])
             to_dep_h = np.minimum((s.departure_step[None, :] - k) * scenario.dt_h, EV_TIME_CAP_H)
             h_per_soc = s.capacity_kwh / (s.efficiency * s.p_max_kw)
-            self._ev_table[:, :n] = plugged
-            self._ev_table[:, n:2 * n] = np.where(plugged, to_dep_h, 0.0)
-            self._ev_table[:, 2 * n:] = np.where(plugged, h_per_soc[None, :], 0.0)
-            self._ev_target = np.array(s.soc_target, dtype=np.float64)
+            ev_table[:, :n] = plugged
+            ev_table[:, n:2 * n] = np.where(plugged, to_dep_h, 0.0)
+            ev_table[:, 2 * n:] = np.where(plugged, h_per_soc[None, :], 0.0)
+            ev_target = np.array(s.soc_target, dtype=np.float64)
+        return exo_table, ev_table, ev_target
+
+    def reset(self, episode: Episode) -> None:
+        """Precompute the episode's per-step tables (:meth:`episode_tables`).
+
+        Args:
+            episode: The episode (its counts must match the spec).
+        """
+        self._exo_table, self._ev_table, self._ev_target = self.episode_tables(episode)
+
+    def forecast_columns(self, forecast: Forecast) -> tuple[np.ndarray, ...]:
+        """The forecast values the observation holds, per forecast block: ``(n_quantiles, n_leads)`` each."""
+        return tuple(getattr(forecast, attr)[:, self._fc_cols] for _, attr in self._fc_blocks)
+
+    def observe_batch(
+        self,
+        exo_now: np.ndarray,
+        ev_row: np.ndarray,
+        ev_target: np.ndarray,
+        t_indoor_c: np.ndarray,
+        ev_soc: np.ndarray,
+        v_pu: np.ndarray,
+        hot_spot_c: np.ndarray,
+        trafo_loading: np.ndarray,
+        forecasts: tuple[np.ndarray, ...],
+        out: np.ndarray,
+    ) -> np.ndarray:
+        """:meth:`observe` for ``B`` environments at once (the same arithmetic, element by element).
+
+        Args:
+            exo_now: ``(B, 8)`` rows of the exogenous tables; ``ev_row``: ``(B, 3 n_ev)`` rows of the EV
+                tables; ``ev_target``: ``(B, n_ev)``.
+            t_indoor_c, ev_soc, v_pu: ``(B, ·)`` states and bus voltages.
+            hot_spot_c, trafo_loading: ``(B,)``.
+            forecasts: Per forecast block ``(B, n_quantiles, n_leads)`` (:meth:`forecast_columns` of each).
+            out: ``(B, size)`` float32 output.
+        """
+        b = exo_now.shape[0]
+        raw = np.empty((b, self.size))
+        e_now, hp0, hp1, soc0, soc1, dep1, need1, v0, v1 = self._b
+        raw[:, :e_now] = exo_now
+        for (block, _), values in zip(self._fc_blocks, forecasts):
+            raw[:, block] = values.reshape(b, -1)
+        raw[:, hp0:hp1] = t_indoor_c
+        if soc1 > soc0:
+            n = soc1 - soc0
+            np.multiply(ev_soc, ev_row[:, :n], out=raw[:, soc0:soc1])
+            raw[:, soc1:dep1] = ev_row[:, : 2 * n]
+            need = np.maximum(ev_target - ev_soc, 0.0)
+            need *= ev_row[:, 2 * n:]
+            raw[:, dep1:need1] = need
+        raw[:, v0:v1] = v_pu[:, self._v_select]
+        raw[:, v1] = hot_spot_c
+        raw[:, v1 + 1] = trafo_loading
+        raw -= self._offset
+        raw *= self._inv_scale
+        np.maximum(raw, self._low, out=raw)
+        np.minimum(raw, self._high, out=out)
+        return out
 
     def observe(
         self,

@@ -6,6 +6,10 @@
 truncates itself after its scenario's ``n_steps``, so ``gymnasium.make(id, scenario=...)`` with a
 scenario of another length plays it to its end instead of being cut at the preset's length by a
 ``TimeLimit`` (pass ``max_episode_steps`` to ``make`` to stop earlier on purpose).
+
+Every id also has a ``vector_entry_point``: ``gymnasium.make_vec(id, num_envs=N)`` returns the
+natively batched :class:`~thermogrid_env.envs.vector_env.ThermoGridVectorEnv` (Gymnasium's default
+for ids that have one); ``vectorization_mode="sync"`` or ``"async"`` still give Gymnasium's own.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from thermogrid_env.config import DEFAULT_SCENARIO, PRESETS
 
 #: Entry point of the environment class.
 ENTRY_POINT = "thermogrid_env.envs.thermogrid_env:ThermoGridEnv"
+#: Entry point of the natively batched vector environment (``gymnasium.make_vec``).
+VECTOR_ENTRY_POINT = "thermogrid_env.envs.vector_env:ThermoGridVectorEnv"
 
 
 def env_ids() -> dict[str, str]:
@@ -37,6 +43,7 @@ def register_envs() -> list[str]:
         gym.register(
             id=env_id,
             entry_point=ENTRY_POINT,
+            vector_entry_point=VECTOR_ENTRY_POINT,
             kwargs={"scenario": preset},
         )
     return list(env_ids())

@@ -33,6 +33,9 @@ from thermogrid_env.sim.exogenous import Exogenous, weather_year
 
 #: Steps of the shipped 15-min data per day.
 _QUARTERS_PER_DAY = 96
+#: Forecast tables of recent episode clocks (they depend on nothing else), oldest first.
+_TABLES: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+_TABLE_CACHE_SIZE = 256  # about 0.2 MB each at the default 12 h: a season of days
 
 
 def weibull_quantiles(members: np.ndarray, levels: np.ndarray) -> np.ndarray:
@@ -72,7 +75,7 @@ class SeasonalEmpiricalForecaster:
     #: Forecasts use only data known at the issue time.
     causal = True
 
-    def __init__(self, history_days: int = 14, anomaly_decay_h: float = 48.0, max_horizon_h: float = 24.0,
+    def __init__(self, history_days: int = 14, anomaly_decay_h: float = 48.0, max_horizon_h: float = 12.0,
                  quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> None:
         if not (isinstance(history_days, (int, np.integer)) and not isinstance(history_days, bool)
                 and history_days >= 2):
@@ -103,7 +106,9 @@ class SeasonalEmpiricalForecaster:
         tariff) are read; the weather comes from the shipped year, before each issue time.
         """
         index, _, _ = weather_year()
-        pos = index.get_indexer(exogenous.time_utc.floor("15min"))
+        pos = exogenous.grid_pos
+        if pos is None:  # exogenous data built by hand
+            pos = index.get_indexer(exogenous.time_utc.floor("15min"))
         if np.any(pos < 0):
             raise ConfigError("SeasonalEmpiricalForecaster: the episode leaves the shipped year 2016.")
         t = exogenous.time_utc
@@ -111,7 +116,16 @@ class SeasonalEmpiricalForecaster:
         self._pos = pos
         self._price = np.asarray(exogenous.price_eur_per_kwh, dtype=float)
         n_lead = max(1, int(math.ceil(self.max_horizon_h / self._dt_h - 1e-9)))
-        self._table = self._compute(np.arange(pos.size + 1), n_lead)
+        key = (pos.tobytes(), self._dt_h, n_lead, self.history_days, self.anomaly_decay_h, self._quantiles)
+        table = _TABLES.get(key)
+        if table is None:  # the forecasts depend only on the clock: cached per episode day
+            table = self._compute(np.arange(pos.size + 1), n_lead)
+            for arr in table:
+                arr.setflags(write=False)
+            if len(_TABLES) >= _TABLE_CACHE_SIZE:
+                _TABLES.pop(next(iter(_TABLES)))
+            _TABLES[key] = table
+        self._table = table
 
     def _compute(self, issue_steps: np.ndarray, n_lead: int) -> tuple[np.ndarray, np.ndarray]:
         """``(n_q, n_issue, n_lead)`` temperature and PV quantiles for the given issue steps."""

@@ -156,6 +156,29 @@ class OPFSolution:
             "pv_curtailment_kw": self.pv_curtailment_kw[period],
         }
 
+    def sim_setpoints(self, period: int, n_ev: int | None = None, ev_index: np.ndarray | None = None) -> Any:
+        """The simulator's :class:`~thermogrid_env.sim.simulator.Setpoints` of one period of the plan.
+
+        PV curtailment becomes the curtailed share of the available power (the simulator's input).
+
+        Args:
+            period: Period of the plan.
+            n_ev, ev_index: When the plan covers only some EVs (a causal planner's plugged EVs), the
+                community's EV count and the plan's EV columns' indices; the others get 0 kW.
+        """
+        from thermogrid_env.sim.simulator import Setpoints  # noqa: PLC0415
+
+        avail = self.pv_p_kw[period] + self.pv_curtailment_kw[period]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            curtail = np.where(avail > 1e-9, self.pv_curtailment_kw[period] / avail, 0.0)
+        ev_p = self.ev_p_kw[period]
+        if ev_index is not None:
+            full = np.zeros(int(n_ev))
+            full[ev_index] = ev_p
+            ev_p = full
+        return Setpoints(hp_p_kw=self.hp_p_kw[period], ev_p_kw=ev_p, pv_curtailment=curtail,
+                         pv_q_kvar=self.pv_q_kvar[period])
+
     def summary(self) -> str:
         """A few lines: objective by term, timings, exactness."""
         terms = ", ".join(f"{k} {v:.3f}" for k, v in self.terms_eur.items())

@@ -99,12 +99,13 @@ class BuildingParams:
         n = next(iter(lengths.values()), 1)  # empty arrays: no houses (an empty group)
         for name, arr in arrays.items():
             arr = np.array(np.broadcast_to(arr, (n,)), dtype=np.float64)  # own, writable copy
-            bad = np.flatnonzero(~np.isfinite(arr))
-            if bad.size:
+            finite = np.isfinite(arr)
+            if not finite.all():
+                bad = np.flatnonzero(~finite)
                 raise ConfigError(f"BuildingParams.{name}[{bad[0]}] = {arr[bad[0]]} is not finite.")
             lower_ok = arr >= 0.0 if name == "a_i_m2" else arr > 0.0
-            bad = np.flatnonzero(~lower_ok)
-            if bad.size:
+            if not lower_ok.all():
+                bad = np.flatnonzero(~lower_ok)
                 bound = ">= 0" if name == "a_i_m2" else "> 0"
                 raise ConfigError(f"BuildingParams.{name}[{bad[0]}] = {arr[bad[0]]} must be {bound}.")
             arr.setflags(write=False)
@@ -223,17 +224,58 @@ def sample_house_params(rng: np.random.Generator, n: int, renovation_levels: Seq
     """
     if int(n) != n or n < 1:
         raise ConfigError(f"sample_house_params: n must be a positive integer, got {n!r}.")
-    table = house_types()
-    table = table[table["renovation_level"].isin(list(renovation_levels))].reset_index(drop=True)
-    if table.empty:
+    columns, ids = _candidates(tuple(int(r) for r in renovation_levels))
+    if not ids.size:
         raise ConfigError(f"No house type has renovation level in {list(renovation_levels)}; use 1, 2, 3.")
-    w = np.ones(len(table)) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w.shape != (len(table),):
-        raise ConfigError(f"weights must have {len(table)} entries (one per candidate type), got {w.shape}.")
+    w = np.ones(ids.size) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (ids.size,):
+        raise ConfigError(f"weights must have {ids.size} entries (one per candidate type), got {w.shape}.")
     if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
         raise ConfigError("weights must be finite, non-negative and not all zero.")
-    idx = rng.choice(len(table), size=int(n), p=w / w.sum())
-    return BuildingParams.from_table(table.iloc[idx]), table["house_type"].to_numpy()[idx]
+    idx = rng.choice(ids.size, size=int(n), p=w / w.sum())
+    return BuildingParams(**{f: columns[f][idx] for f in PARAM_FIELDS}), ids[idx]
+
+
+def discretize_house_types(type_ids: Sequence[str], dt_s: float) -> BuildingModel:
+    """The ZOH model of shipped house types, from one cached discretisation of the whole table per step.
+
+    Equal, number for number, to ``discretize(params_for_house_type(type_ids), dt_s)`` (each house's
+    matrices are computed on their own either way); used at every environment reset.
+
+    Raises:
+        ConfigError: An unknown type id.
+    """
+    table_model, index = _type_models(float(dt_s))
+    try:
+        rows = np.array([index[str(t)] for t in type_ids], dtype=np.int64)
+    except KeyError as exc:
+        raise ConfigError(f"Unknown house type {exc.args[0]!r}.") from None
+    params = object.__new__(BuildingParams)  # rows of the validated table: no new checks needed
+    for f in PARAM_FIELDS:
+        arr = getattr(table_model.params, f)[rows]
+        arr.setflags(write=False)
+        object.__setattr__(params, f, arr)
+    return BuildingModel(params=params, dt_s=table_model.dt_s, a_d=table_model.a_d[rows], b_d=table_model.b_d[rows],
+                         a_mean=table_model.a_mean[rows], b_mean=table_model.b_mean[rows])
+
+
+@lru_cache(maxsize=8)
+def _type_models(dt_s: float) -> tuple[BuildingModel, dict[str, int]]:
+    table = _house_types_table()
+    model = discretize(BuildingParams.from_table(table), dt_s)
+    return model, {t: i for i, t in enumerate(table["house_type"])}
+
+
+@lru_cache(maxsize=8)
+def _candidates(levels: tuple[int, ...]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The house types of the given renovation levels (table order) as numpy columns and their ids
+    (a cache: sampling runs at every environment reset)."""
+    table = _house_types_table()
+    sub = table[table["renovation_level"].isin(list(levels))].reset_index(drop=True)
+    columns = {f: sub[f].to_numpy(dtype=np.float64) for f in PARAM_FIELDS}
+    for arr in columns.values():
+        arr.setflags(write=False)
+    return columns, sub["house_type"].to_numpy()
 
 
 # --------------------------------------------------------------------------- continuous model
@@ -477,6 +519,6 @@ def discretize(params: BuildingParams, dt_s: float) -> BuildingModel:
 
 __all__ = [
     "INPUT_NAMES", "PARAM_FIELDS", "STATE_NAMES", "BuildingModel", "BuildingParams", "HeatFlows",
-    "continuous_matrices", "discretize", "heat_flows_kw", "house_types", "params_for_house_type",
+    "continuous_matrices", "discretize", "discretize_house_types", "heat_flows_kw", "house_types", "params_for_house_type",
     "sample_house_params", "steady_state_heat_kw",
 ]  # fmt: skip

@@ -77,18 +77,20 @@ def _convert(name: str, arr: np.ndarray) -> np.ndarray:
         f = arr.astype(np.float64)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"EVSessions.{name} must be numeric, got {arr!r}.") from exc
-    bad = np.flatnonzero(~np.isfinite(f))
-    if bad.size:
+    finite = np.isfinite(f)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
         raise ConfigError(f"EVSessions.{name}[{bad[0]}] = {f[bad[0]]} is not finite.")
     if name in _INT_FIELDS:
-        bad = np.flatnonzero(f != np.round(f))
-        if bad.size:
+        whole = f == np.round(f)
+        if not whole.all():
+            bad = np.flatnonzero(~whole)
             raise ConfigError(f"EVSessions.{name}[{bad[0]}] = {f[bad[0]]} must be an integer.")
         return f.astype(np.int64)
     lo, lo_inc, hi, hi_inc = _BOUNDS[name]
     ok = (f >= lo if lo_inc else f > lo) & (f <= hi if hi_inc else f < hi)
-    bad = np.flatnonzero(~ok)
-    if bad.size:
+    if not ok.all():
+        bad = np.flatnonzero(~ok)
         rng = f"{'[' if lo_inc else '('}{lo}, {hi}{']' if hi_inc else ')'}"
         raise ConfigError(f"EVSessions.{name}[{bad[0]}] = {f[bad[0]]} must be in {rng}.")
     return f
@@ -139,9 +141,8 @@ class EVSessions:
             arr = np.array(np.broadcast_to(_convert(name, arr), (n,)))
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
-        bad = np.flatnonzero(self.departure_step <= self.arrival_step)
-        if bad.size:
-            i = bad[0]
+        if np.any(self.departure_step <= self.arrival_step):
+            i = np.flatnonzero(self.departure_step <= self.arrival_step)[0]
             raise ConfigError(
                 f"EVSessions.departure_step[{i}] = {self.departure_step[i]} must be > "
                 f"arrival_step[{i}] = {self.arrival_step[i]}."
@@ -149,6 +150,22 @@ class EVSessions:
 
     def __reduce__(self):  # keep the validated, read-only arrays through pickle/deepcopy
         return (_rebuild_sessions, ({name: np.array(getattr(self, name)) for name in _FIELDS},))
+
+    @classmethod
+    def _trusted(cls, **fields: np.ndarray) -> EVSessions:
+        """Sessions from ``(n,)`` arrays that are valid by construction (the sampler's), unchecked.
+
+        The environment samples sessions at every reset; :func:`sample_sessions` draws them inside
+        the valid ranges, so the checks of ``__init__`` are skipped there (tested against them).
+        """
+        obj = object.__new__(cls)
+        for name in _FIELDS:
+            arr = np.array(fields[name], dtype=np.int64 if name in _INT_FIELDS else
+                           (np.bool_ if name in _BOOL_FIELDS else np.float64))
+            arr = np.array(np.broadcast_to(arr, np.shape(fields["arrival_step"])))
+            arr.setflags(write=False)
+            object.__setattr__(obj, name, arr)
+        return obj
 
     def __len__(self) -> int:
         return self.n_evs
@@ -207,6 +224,10 @@ class _StepCoeffs(NamedTuple):
     charge_soc_per_kw: np.ndarray  # eff dt_h / C
     discharge_kw_per_soc: np.ndarray  # eff C / dt_h: grid power fed as the SoC drops by 1
     discharge_soc_per_kw: np.ndarray  # dt_h / (eff C)
+
+
+#: The per-EV coefficients of :func:`soc_step` (:func:`step_coefficients`).
+StepCoeffs = _StepCoeffs
 
 
 def _rebuild_sessions(fields: dict[str, np.ndarray]) -> EVSessions:
@@ -475,7 +496,7 @@ def sample_sessions(
     )
     plugged_steps = np.maximum(np.minimum(departure_step, n_steps) - np.maximum(arrival_step, 0), 0)
     need_kwh = np.minimum(need_kwh, p_max_kw * st.efficiency * plugged_steps * step_h)
-    return EVSessions(
+    return EVSessions._trusted(  # valid by construction (HomeChargingStats is validated)
         arrival_step=arrival_step,
         departure_step=departure_step,
         capacity_kwh=capacity_kwh,

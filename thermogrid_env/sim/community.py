@@ -10,6 +10,7 @@ random. Devices are listed in the order of their household (feeder load index).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -108,9 +109,10 @@ def sample_community(scenario: Scenario, rng: np.random.Generator) -> Community:
             heat_pump.size_heat_pump(design_kw, t_design_c=T_DESIGN_C, emitter="floor"),
             heat_pump.size_heat_pump(design_kw, t_design_c=T_DESIGN_C, emitter="radiator"),
         )
-        houses = HeatPumpHouses(load=hp_load, bus=feeder.load_bus[hp_load], building=params,
+        model = building.discretize_house_types(types, float(scenario.dt_s))
+        houses = HeatPumpHouses(load=hp_load, bus=feeder.load_bus[hp_load], building=model.params,
                                 heat_pump=heat_pump.HeatPumpParams(p_rated_el_kw=p_rated, emitter=emitters),
-                                dt_s=float(scenario.dt_s), house_type=tuple(types))
+                                dt_s=float(scenario.dt_s), house_type=tuple(types), model=model)
     else:
         houses = HeatPumpHouses.empty(float(scenario.dt_s))
 
@@ -126,8 +128,13 @@ def sample_community(scenario: Scenario, rng: np.random.Generator) -> Community:
         houses=houses,
         ev_load=ev_load,
         pvs=pvs,
-        transformer=Transformer(
-            params=transformer.TransformerThermalParams.onan_distribution(rated_kva=feeder.transformer_rating_kva),
-            branch=int(feeder.transformer_branch), rated_kva=float(feeder.transformer_rating_kva),
-        ),
+        transformer=_transformer(feeder),
     )
+
+
+@lru_cache(maxsize=32)
+def _transformer(feeder: Feeder) -> Transformer:
+    """The feeder's substation transformer (the same object for every community of the feeder)."""
+    return Transformer(
+        params=transformer.TransformerThermalParams.onan_distribution(rated_kva=feeder.transformer_rating_kva),
+        branch=int(feeder.transformer_branch), rated_kva=float(feeder.transformer_rating_kva))

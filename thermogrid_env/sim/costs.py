@@ -55,6 +55,7 @@ imposing hard limits that the reward does not impose.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -88,7 +89,7 @@ class CostContext:
     l_max_pu: np.ndarray
     weights: RewardWeights
 
-    @property
+    @cached_property
     def inv_l_max(self) -> np.ndarray:
         """``(n_branch,)`` ``1 / l_max`` (0 for unlimited branches)."""
         with np.errstate(divide="ignore"):

@@ -51,7 +51,9 @@ class HeatPumpHouses:
         heat_pump: Heat-pump parameters (rating, emitter, COP regression).
         dt_s: Step length the zero-order-hold model is discretised at [s].
         house_type: ``(n,)`` house-type ids (Sperber et al. 2020), for reports.
-        model: The exact ZOH discretisation of ``building`` at ``dt_s`` (derived).
+        model: The exact ZOH discretisation of ``building`` at ``dt_s`` (computed if not given; a
+            given one must be of these parameters at this step, e.g.
+            :func:`~thermogrid_env.physics.building.discretize_house_types`).
     """
 
     load: np.ndarray
@@ -60,7 +62,7 @@ class HeatPumpHouses:
     heat_pump: heat_pump.HeatPumpParams
     dt_s: float
     house_type: tuple[str, ...] = ()
-    model: building.BuildingModel = field(init=False, repr=False)
+    model: building.BuildingModel | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         n = self.building.n_houses
@@ -69,7 +71,10 @@ class HeatPumpHouses:
         object.__setattr__(self, "load", _index_array("HeatPumpHouses.load", self.load, n))
         object.__setattr__(self, "bus", _index_array("HeatPumpHouses.bus", self.bus, n))
         object.__setattr__(self, "house_type", tuple(str(t) for t in self.house_type) or ("",) * n)
-        object.__setattr__(self, "model", building.discretize(self.building, self.dt_s))
+        if self.model is None:
+            object.__setattr__(self, "model", building.discretize(self.building, self.dt_s))
+        elif self.model.params != self.building or abs(self.model.dt_s - float(self.dt_s)) > 1e-9:
+            raise ConfigError("HeatPumpHouses.model must be the discretisation of its building at its dt_s.")
 
     @classmethod
     def empty(cls, dt_s: float) -> HeatPumpHouses:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,8 @@ class Exogenous:
         pv_per_kwp: ``(T,)`` PV output per installed kWp [kW/kWp].
         price_eur_per_kwh: ``(T,)`` retail energy price [EUR/kWh].
         feed_in_eur_per_kwh: Feed-in remuneration [EUR/kWh].
+        grid_pos: ``(T,)`` row of each step on the shipped year's 15-min UTC grid (the clock, for
+            forecasters that read the year's history).
     """
 
     time_utc: pd.DatetimeIndex
@@ -68,6 +71,7 @@ class Exogenous:
     pv_per_kwp: np.ndarray
     price_eur_per_kwh: np.ndarray
     feed_in_eur_per_kwh: float
+    grid_pos: np.ndarray | None = None
 
     @property
     def n_steps(self) -> int:
@@ -184,41 +188,80 @@ def build_exogenous(feeder: Feeder, scenario: Scenario, start_day_local: pd.Time
     """
     day = pd.Timestamp(start_day_local)
     day = day.tz_convert(LOCAL_TZ).tz_localize(None) if day.tzinfo is not None else day
-    start = (day.normalize() + pd.Timedelta(hours=scenario.start_hour_local)).tz_localize(LOCAL_TZ)
-    start_utc = start.tz_convert("UTC")
-    time_utc = pd.date_range(start_utc, periods=scenario.n_steps, freq=pd.Timedelta(seconds=scenario.dt_s))
-
-    names, scale = heating_free_profiles(feeder, heat_pump_loads)
-    index, p_norm, q_norm = year_profiles(names)
-    _, t_amb_year, pv_year = weather_year()
-    # Position of each step on the 15-min grid (profiles held within the quarter hour).
-    quarter = time_utc.floor("15min")
-    pos = index.get_indexer(quarter)
-    if np.any(pos < 0):
-        raise DataError(f"Episode {time_utc[0]}..{time_utc[-1]} leaves the shipped year 2016.")
-    load_p = p_norm[pos] * (feeder.load_p_kw * scale)
-    load_q = q_norm[pos] * (feeder.load_q_kvar * scale)
+    tables = _day_tables(feeder, int(scenario.dt_s), scenario.n_steps, int(scenario.start_hour_local),
+                         day.normalize(), scenario.tariff)
+    # households with a simulated heat pump use their heating-free profile where it differs
+    hp = np.zeros(feeder.n_load, dtype=bool)
+    hp[np.asarray(heat_pump_loads, dtype=int).reshape(-1)] = True
+    load_p = np.where(hp, tables.load_p_hp, tables.load_p)
+    load_q = np.where(hp, tables.load_q_hp, tables.load_q)
     inj = feeder.load_injection_matrix()
-    # Temperature: linear interpolation between 15-min points (already hourly-interpolated).
-    frac = ((time_utc - quarter) / pd.Timedelta(minutes=15)).to_numpy(dtype=float)
-    nxt = np.minimum(pos + 1, len(index) - 1)
-    t_amb = t_amb_year[pos] * (1 - frac) + t_amb_year[nxt] * frac
-    pv = pv_year[pos]
-    local = time_utc.tz_convert(LOCAL_TZ)
-    hour_local = (local.hour + local.minute / 60.0).to_numpy(dtype=float)
-    tariff = scenario.tariff
-    price = np.array([tariff.price_at_hour(h) for h in hour_local])
     return Exogenous(
-        time_utc=time_utc,
-        hour_local=hour_local,
-        day_of_year=local.dayofyear.to_numpy(),
+        time_utc=tables.time_utc,
+        hour_local=tables.hour_local,
+        day_of_year=tables.day_of_year,
         base_p_kw=load_p @ inj,
         base_q_kvar=load_q @ inj,
         household_p_kw=load_p,
         household_q_kvar=load_q,
-        t_ambient_c=t_amb,
-        irradiance_w_per_m2=pv * STC_IRRADIANCE_W_PER_M2,
-        pv_per_kwp=pv,
-        price_eur_per_kwh=price,
-        feed_in_eur_per_kwh=tariff.feed_in_eur_per_kwh,
+        t_ambient_c=tables.t_ambient_c,
+        irradiance_w_per_m2=tables.pv_per_kwp * STC_IRRADIANCE_W_PER_M2,
+        pv_per_kwp=tables.pv_per_kwp,
+        price_eur_per_kwh=tables.price_eur_per_kwh,
+        feed_in_eur_per_kwh=scenario.tariff.feed_in_eur_per_kwh,
+        grid_pos=tables.grid_pos,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class _DayTables:
+    """The series of one episode that do not depend on the community (cached per day)."""
+
+    time_utc: pd.DatetimeIndex
+    hour_local: np.ndarray
+    day_of_year: np.ndarray
+    load_p: np.ndarray
+    load_q: np.ndarray
+    load_p_hp: np.ndarray
+    load_q_hp: np.ndarray
+    t_ambient_c: np.ndarray
+    pv_per_kwp: np.ndarray
+    price_eur_per_kwh: np.ndarray
+    grid_pos: np.ndarray
+
+
+@lru_cache(maxsize=128)
+def _day_tables(feeder: Feeder, dt_s: int, n_steps: int, start_hour_local: int, day: pd.Timestamp,
+                tariff: Any) -> _DayTables:
+    """Every community-independent series of an episode (both profile variants of every load); cached
+    per feeder object (hashed by identity) and day."""
+    start = (day + pd.Timedelta(hours=start_hour_local)).tz_localize(LOCAL_TZ)
+    time_utc = pd.date_range(start.tz_convert("UTC"), periods=n_steps, freq=pd.Timedelta(seconds=dt_s))
+    quarter = time_utc.floor("15min")
+    index, _, _ = year_profiles(tuple(feeder.load_profile))
+    pos = index.get_indexer(quarter)
+    if np.any(pos < 0):
+        raise DataError(f"Episode {time_utc[0]}..{time_utc[-1]} leaves the shipped year 2016.")
+    out = {}
+    for key, loads in (("", ()), ("_hp", np.arange(feeder.n_load))):
+        names, scale = heating_free_profiles(feeder, loads)
+        _, p_norm, q_norm = year_profiles(names)
+        out["load_p" + key] = p_norm[pos] * (feeder.load_p_kw * scale)
+        out["load_q" + key] = q_norm[pos] * (feeder.load_q_kvar * scale)
+    _, t_amb_year, pv_year = weather_year()
+    # Temperature: linear interpolation between 15-min points (already hourly-interpolated).
+    frac = ((time_utc - quarter) / pd.Timedelta(minutes=15)).to_numpy(dtype=float)
+    nxt = np.minimum(pos + 1, len(index) - 1)
+    local = time_utc.tz_convert(LOCAL_TZ)
+    hour_local = (local.hour + local.minute / 60.0).to_numpy(dtype=float)
+    tables = _DayTables(
+        time_utc=time_utc, hour_local=hour_local, day_of_year=local.dayofyear.to_numpy(),
+        t_ambient_c=t_amb_year[pos] * (1 - frac) + t_amb_year[nxt] * frac, pv_per_kwp=pv_year[pos],
+        price_eur_per_kwh=np.array([tariff.price_at_hour(h) for h in hour_local]), grid_pos=pos, **out,
+    )
+    for name in ("grid_pos", "hour_local", "day_of_year", "load_p", "load_q", "load_p_hp", "load_q_hp", "t_ambient_c",
+                 "pv_per_kwp", "price_eur_per_kwh"):
+        getattr(tables, name).setflags(write=False)
+    return tables
+
+

@@ -92,23 +92,30 @@ def step_kpis(res: StepResult, terms: dict[str, Any], ctx: CostContext, is_line:
     v_dev = np.maximum(ctx.v_min_pu - v, v - ctx.v_max_pu)  # > 0 only outside the band
     n_viol = np.count_nonzero(v_dev > 0.0, axis=-1)
     dev_max = np.maximum(v_dev.max(axis=-1, initial=0.0), 0.0)
-    collapsed = ~np.asarray(res.converged)
-    if collapsed.any():  # no solution: every LV bus counts as violated at 0 V
+    lines = res.loading[..., is_line]
+    p_slack, trafo_loading, loss_series = res.p_slack_kw, res.trafo_loading, res.p_loss_series_kw
+    if np.all(res.converged):  # the hot path: no NaN anywhere
+        has_lines = lines.shape[-1] > 0
+        line_max = lines.max(axis=-1) if has_lines else 0.0 * p_slack
+        line_mean = lines.mean(axis=-1) if has_lines else 0.0 * p_slack
+    else:  # no solution: every LV bus counts as violated at 0 V, no flows
+        collapsed = ~np.asarray(res.converged)
         n_viol = np.where(collapsed, v.shape[-1], n_viol)
         dev_max = np.where(collapsed, ctx.v_min_pu, np.nan_to_num(dev_max))
-    lines = res.loading[..., is_line]
-    has_lines = lines.shape[-1] > 0
-    p_slack = np.nan_to_num(res.p_slack_kw)
+        lines = np.nan_to_num(lines)
+        line_max = lines.max(axis=-1, initial=0.0)
+        line_mean = lines.mean(axis=-1) if lines.shape[-1] else 0.0 * lines.sum(axis=-1)
+        p_slack, trafo_loading, loss_series = (np.nan_to_num(x) for x in (p_slack, trafo_loading, loss_series))
     imported = np.maximum(p_slack, 0.0)
     out = {kpi: terms[name] for name, kpi in TERM_KPIS.items()}
     out.update(
         hot_spot_max_c=res.hot_spot_c,
-        load_losses_kwh=np.nan_to_num(res.p_loss_series_kw) * ctx.dt_h,
+        load_losses_kwh=loss_series * ctx.dt_h,
         voltage_violations=n_viol * 1.0,
         voltage_dev_max_pu=dev_max,
-        line_loading_max=np.nan_to_num(lines.max(axis=-1)) if has_lines else 0.0 * imported,
-        line_loading_mean=np.nan_to_num(lines.mean(axis=-1)) if has_lines else 0.0 * imported,
-        trafo_loading_max=np.nan_to_num(res.trafo_loading),
+        line_loading_max=line_max,
+        line_loading_mean=line_mean,
+        trafo_loading_max=trafo_loading,
         import_kwh=imported * ctx.dt_h,
         peak_import_kw=imported,
     )

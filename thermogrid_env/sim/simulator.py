@@ -170,13 +170,6 @@ class StepResult:
     kpis: dict[str, Any]
 
 
-def _stack(arrays: Sequence[np.ndarray], single: bool) -> np.ndarray:
-    out = np.stack([np.asarray(a) for a in arrays])
-    out = out[0] if single else out
-    out.setflags(write=False)
-    return out
-
-
 class Simulator:
     """Steps one episode, or a batch of episodes of one scenario, through their exogenous data.
 
@@ -226,61 +219,95 @@ class Simulator:
         self._setup_arrays(eps, single)
 
     # ------------------------------------------------------------------ set-up
-    def _setup_arrays(self, eps: list[Any], single: bool) -> None:
-        st = lambda xs: _stack(xs, single)  # noqa: E731
-        n_bus, n_load = self.feeder.n_bus, self.feeder.n_load
-        houses = [e.community.houses for e in eps]
-        fleets = [e.evs for e in eps]
-        pvs = [e.community.pvs for e in eps]
-        exo = [e.exogenous for e in eps]
-        self.n_hp, self.n_ev, self.n_pv = houses[0].n, fleets[0].n, pvs[0].n
-        if any(h.n != self.n_hp for h in houses) or any(v.n != self.n_ev for v in fleets) or any(
-                p.n != self.n_pv for p in pvs):
+    def _row(self, e: Any, index: int = 0) -> dict[str, np.ndarray]:
+        """Every per-episode array of one episode (row ``index`` of the batch)."""
+        h, v, p, x = e.community.houses, e.evs, e.community.pvs, e.exogenous
+        if (h.n, v.n, p.n) != (self.n_hp, self.n_ev, self.n_pv):
             raise ConfigError("Episodes with different device counts cannot be batched.")
-        if any(e.community.feeder is not self.feeder and e.community.feeder.name != self.feeder.name for e in eps):
+        if e.community.feeder is not self.feeder and e.community.feeder.name != self.feeder.name:
             raise ConfigError("Episodes on different feeders cannot be batched (one power flow per batch).")
-        # exogenous series (B, T, ...)
-        self._t_amb = st([x.t_ambient_c for x in exo])
-        self._irr = st([x.irradiance_w_per_m2 for x in exo])
-        self._price = st([x.price_eur_per_kwh for x in exo])
-        self._feed_in = st([np.float64(x.feed_in_eur_per_kwh) for x in exo])
-        self._base_p = st([x.base_p_kw for x in exo])
-        self._base_q = st([x.base_q_kvar for x in exo])
-        self._meter_base = st([x.household_p_kw for x in exo])
-        # houses
-        self._hp_coef = tuple(st([h.model._coef[i] for h in houses]) for i in range(9))
-        self._hp_pmax = st([h.p_max_kw for h in houses])
-        self._cop = st([h.cop(x.t_ambient_c) for h, x in zip(houses, exo)])
-        self._q_int = st([x.household_p_kw[:, h.load] for h, x in zip(houses, exo)])
+        if e.scenario != self.scenario:
+            raise ConfigError("Episodes of different scenarios cannot be batched; make one batch per scenario.")
+        s = v.sessions
+        n_bus, n_load = self.feeder.n_bus, self.feeder.n_load
+        row = {
+            "t_amb": x.t_ambient_c, "irr": x.irradiance_w_per_m2, "price": x.price_eur_per_kwh,
+            "feed_in": np.float64(x.feed_in_eur_per_kwh), "base_p": x.base_p_kw, "base_q": x.base_q_kvar,
+            "meter_base": x.household_p_kw,
+            "hp_pmax": h.p_max_kw, "cop": h.cop(x.t_ambient_c), "q_int": x.household_p_kw[:, h.load],
+            "ev_arrival": s.arrival_step, "ev_departure": s.departure_step, "ev_deadline": v.deadline_step(self.n_steps),
+            "ev_pmax": s.p_max_kw, "ev_dis_max": np.where(s.v2g, s.p_max_kw, 0.0), "ev_soc_target": s.soc_target,
+            "ev_cap": s.capacity_kwh, "ev_soc_min": s.soc_min, "ev_eff": s.efficiency, "ev_v2g": s.v2g,
+            "pv_avail": p.available_kw(x.pv_per_kwp), "pv_s": p.s_inverter_kva,
+            "pv_s_sq": p.s_inverter_kva * p.s_inverter_kva,
+            # devices onto buses and meters, with this row's offset in the flattened batch
+            "p_bus_idx": np.concatenate([h.bus, v.bus, p.bus]) + index * n_bus,
+            "q_bus_idx": np.concatenate([h.bus, p.bus]) + index * n_bus,
+            "meter_idx": np.concatenate([h.load, v.load, p.load]) + index * n_load,
+            "soc_arrival": s.soc_arrival,
+        }
+        for i, c in enumerate(h.model._coef):
+            row[f"hp_coef{i}"] = c
+        for i, c in enumerate(ev.step_coefficients(s.capacity_kwh, s.efficiency, self.dt_s)):
+            row[f"ev_coef{i}"] = c
+        return row
+
+    def _setup_arrays(self, eps: list[Any], single: bool) -> None:
+        self.n_hp, self.n_ev, self.n_pv = eps[0].community.houses.n, eps[0].evs.n, eps[0].community.pvs.n
+        rows = [self._row(e, i) for i, e in enumerate(eps)]
+        self._arrays = {k: np.stack([r[k] for r in rows]) for k in rows[0]}
+        self._bind(single)
+
+    def _bind(self, single: bool) -> None:
+        """Point the step's fields at the stacked arrays (views; row 0 for one episode)."""
+        a = {k: (v[0] if single else v) for k, v in self._arrays.items()}
+        self._t_amb, self._irr, self._price, self._feed_in = a["t_amb"], a["irr"], a["price"], a["feed_in"]
+        self._base_p, self._base_q, self._meter_base = a["base_p"], a["base_q"], a["meter_base"]
+        self._hp_coef = tuple(a[f"hp_coef{i}"] for i in range(9))
+        self._hp_pmax, self._cop, self._q_int = a["hp_pmax"], a["cop"], a["q_int"]
         self._hp_q_per_p = math.tan(math.acos(HP_POWER_FACTOR))
-        # EVs
-        ses = [v.sessions for v in fleets]
-        self._ev_arrival = st([s.arrival_step for s in ses])
-        self._ev_departure = st([s.departure_step for s in ses])
-        self._ev_deadline = st([v.deadline_step(self.n_steps) for v in fleets])
-        self._ev_pmax = st([s.p_max_kw for s in ses])
-        self._ev_dis_max = st([np.where(s.v2g, s.p_max_kw, 0.0) for s in ses])
-        self._ev_soc_target = st([s.soc_target for s in ses])
-        self._ev_cap = st([s.capacity_kwh for s in ses])
-        self._ev_soc_min = st([s.soc_min for s in ses]) if any(v.v2g for v in fleets) else None
-        self._ev_coef = ev.step_coefficients(self._ev_cap, st([s.efficiency for s in ses]), self.dt_s)
-        # PV
-        self._pv_avail = st([p.available_kw(x.pv_per_kwp) for p, x in zip(pvs, exo)])
-        self._pv_s = st([p.s_inverter_kva for p in pvs])
-        self._pv_s_sq = self._pv_s * self._pv_s
-        # scatter indices: devices onto buses and meters (flattened over the batch)
+        self._ev_arrival, self._ev_departure, self._ev_deadline = a["ev_arrival"], a["ev_departure"], a["ev_deadline"]
+        self._ev_pmax, self._ev_dis_max, self._ev_soc_target = a["ev_pmax"], a["ev_dis_max"], a["ev_soc_target"]
+        self._ev_cap = a["ev_cap"]
+        self._ev_soc_min = a["ev_soc_min"] if np.any(self._arrays["ev_v2g"]) else None
+        self._ev_coef = ev.StepCoeffs(*(a[f"ev_coef{i}"] for i in range(4)))
+        self._pv_avail, self._pv_s, self._pv_s_sq = a["pv_avail"], a["pv_s"], a["pv_s_sq"]
         b = self.batch_size
-        off_bus = 0 if single else (np.arange(b) * n_bus)[:, None]
-        off_met = 0 if single else (np.arange(b) * n_load)[:, None]
-        hp_bus, ev_bus, pv_bus = st([h.bus for h in houses]), st([v.bus for v in fleets]), st([p.bus for p in pvs])
-        hp_met, ev_met, pv_met = st([h.load for h in houses]), st([v.load for v in fleets]), st([p.load for p in pvs])
-        self._p_bus_idx = np.concatenate([hp_bus + off_bus, ev_bus + off_bus, pv_bus + off_bus], axis=-1).ravel()
-        self._q_bus_idx = np.concatenate([hp_bus + off_bus, pv_bus + off_bus], axis=-1).ravel()
-        self._meter_idx = np.concatenate([hp_met + off_met, ev_met + off_met, pv_met + off_met], axis=-1).ravel()
+        # flattened views (the stacked arrays are contiguous): a replaced row shows through
+        self._p_bus_idx, self._q_bus_idx, self._meter_idx = (a[k].reshape(-1) for k in
+                                                             ("p_bus_idx", "q_bus_idx", "meter_idx"))
+        n_bus, n_load = self.feeder.n_bus, self.feeder.n_load
         self._n_bus_total = n_bus * (1 if single else b)
         self._n_meter_total = n_load * (1 if single else b)
         self._ar = np.arange(b)
         self._n_lv = n_bus - 1
+
+    def replace_episode(self, index: int, episode: Any) -> None:
+        """Put ``episode`` into row ``index`` of a batch (a sub-environment's reset).
+
+        Raises:
+            ConfigError: One episode (use a new simulator), or an episode that cannot join the batch.
+        """
+        if self.single:
+            raise ConfigError("replace_episode is for batches; make a new Simulator for one episode.")
+        row = self._row(episode, index)
+        for k, arr in self._arrays.items():
+            arr[index] = row[k]
+        self.episodes[index] = episode
+        if self._ev_soc_min is None and np.any(row["ev_v2g"]):
+            self._bind(False)
+
+    def initial_row_state(self, index: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, tuple]:
+        """Initial ``(step, t_indoor, t_envelope, ev_soc, trafo state)`` of one row (after a reset)."""
+        e = self.episodes[index]
+        sc = self.scenario
+        t_in = np.full(self.n_hp, sc.comfort.t_initial_c)
+        t_env = e.community.houses.envelope_steady_c(t_in, float(e.exogenous.t_ambient_c[0]))
+        base_p, base_q = self._arrays["base_p"][index, 0], self._arrays["base_q"][index, 0]
+        g = self.powerflow.solve(base_p, base_q)
+        trafo = transformer.initial_state(self._trafo.params, float(e.exogenous.t_ambient_c[0]),
+                                          float(g.transformer_loading))
+        return 0, t_in, t_env, np.array(self._arrays["soc_arrival"][index], dtype=float), tuple(trafo)
 
     def _col(self, x: Any) -> Any:
         """A per-episode value as a column against ``(B, n)`` arrays (as is for one episode)."""
@@ -306,14 +333,11 @@ class Simulator:
                                                                float(e.exogenous.t_ambient_c[0]))
                           for e in self.episodes])
         t_env = t_env[0] if self.single else t_env
-        soc = np.array(np.broadcast_to(self._stack_soc_arrival(), self._ev_pmax.shape), dtype=float)
+        soc = np.array(self._arrays["soc_arrival"][0] if self.single else self._arrays["soc_arrival"], dtype=float)
         grid0 = self.initial_grid()
         trafo0 = transformer.initial_state(self._trafo.params, t_a0, grid0.trafo_loading)
         step = 0 if self.single else np.zeros(self.batch_size, dtype=np.int64)
         return SimState(step=step, t_indoor_c=t_in, t_envelope_c=t_env, ev_soc=soc, trafo=trafo0)
-
-    def _stack_soc_arrival(self) -> np.ndarray:
-        return _stack([e.evs.sessions.soc_arrival for e in self.episodes], self.single)
 
     def initial_grid(self) -> Grid:
         """The power flow of the first step's base load (what is measured before the first step)."""
