@@ -107,6 +107,11 @@ class EnvController(abc.ABC):
         box exactly (the environment accepts float32 and float64).
         """
         env = self.env
+        if getattr(env, "action_mode", "power") != "power":
+            from thermogrid_env.errors import ConfigError  # noqa: PLC0415
+
+            raise ConfigError(f"{type(self).__name__} acts in physical power set-points: use an environment with "
+                              "action_mode='power' (the default).")
         return env.action_spec.from_setpoints(self.setpoints(self.view()), dtype=np.float64), state
 
 

@@ -32,6 +32,7 @@ _BUILTIN: dict[str, str] = {
     "rule_based": "baselines.rule_based:RuleBasedController",
     "oracle": "baselines.oracle:OracleController",
     "mpc": "baselines.mpc:MPCController",
+    "learned": "baselines.learned:LearnedController",
 }
 _REGISTERED: dict[str, Callable[..., Controller]] = {}
 

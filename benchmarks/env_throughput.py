@@ -8,11 +8,18 @@ Prints markdown tables. Random actions are drawn in advance, so action sampling 
   ``Simulator.step``), and the env's own overhead per step, both as the difference (raw env step
   − simulator step) and directly (the env stepping with ``Simulator.step`` replaced by a replay of
   recorded outputs);
-* ``gymnasium.make_vec`` with 1, 2, 4, 8 sub-environments, ``sync`` and ``async``: total steps/s.
+* ``gymnasium.make_vec`` with 1, 2, 4, 8 sub-environments, ``sync`` and ``async``: total steps/s;
+* the natively batched :class:`~thermogrid_env.envs.vector_env.ThermoGridVectorEnv` (the ids'
+  ``vector_entry_point``) at N = 1, 16, 64, 256, 1024: total env-steps/s over whole episodes
+  (autoreset included, every sub-environment resets once a day), µs per env-step, the steps/s of
+  stepping alone, and the memory the batch holds; the ratio to the single env of the same run;
+* SB3 PPO training steps/s (``MlpPolicy``, ``n_steps=128``, one torch thread) on the batched env's
+  SB3 adapter (:class:`baselines.rl_vec.SB3VectorEnv`) against a ``DummyVecEnv`` of as many single
+  environments (needs the ``[rl]`` extra; skipped without it).
 
 Usage::
 
-    python benchmarks/env_throughput.py           # full (~1-2 min)
+    python benchmarks/env_throughput.py           # full (~3-5 min)
     python benchmarks/env_throughput.py --quick   # a few seconds
 """
 
@@ -163,6 +170,80 @@ def vector_envs(counts: tuple[int, ...], steps: int, runs: int) -> list[tuple[st
     return rows
 
 
+def _array_bytes(obj: object, seen: set[int] | None = None) -> int:
+    """Bytes of the numpy arrays an object holds (attributes, dicts, lists, tuples; views counted once)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        base = obj if obj.base is None else obj.base
+        if id(base) in seen and base is not obj:
+            return 0
+        seen.add(id(base))
+        return int(base.nbytes) if isinstance(base, np.ndarray) else int(obj.nbytes)
+    if isinstance(obj, dict):
+        return sum(_array_bytes(v, seen) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_array_bytes(v, seen) for v in obj)
+    if hasattr(obj, "__dict__") and type(obj).__module__.startswith("thermogrid_env"):
+        return sum(_array_bytes(v, seen) for v in vars(obj).values())
+    return 0
+
+
+def batched_env(counts: tuple[int, ...], episodes: int) -> list[tuple[int, float, float, float]]:
+    """Rows (N, steps/s incl. resets, steps/s stepping only, MB held) of the batched env."""
+    from thermogrid_env.envs.vector_env import ThermoGridVectorEnv  # noqa: PLC0415
+
+    rows = []
+    for n in counts:
+        venv = gym.make_vec(ENV_ID, num_envs=n)  # the vector_entry_point
+        assert isinstance(venv, ThermoGridVectorEnv)
+        venv.reset(seed=0)
+        a = np.random.default_rng(0).uniform(-1, 1, (n, *venv.single_action_space.shape)).astype(np.float32)
+        t = venv.scenario.n_steps
+        for _ in range(t + 1):  # one day of warm-up (numba, day caches), and every sub-env reset once
+            venv.step(a)
+        steps = max(t + 1, episodes * (t + 1))
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            venv.step(a)
+        with_resets = steps * n / (time.perf_counter() - t0)
+        venv.reset(seed=1)
+        t0 = time.perf_counter()
+        for _ in range(t - 1):  # inside one day: no reset
+            venv.step(a)
+        stepping = (t - 1) * n / (time.perf_counter() - t0)
+        rows.append((n, with_resets, stepping, _array_bytes(venv) / 2**20))
+        venv.close()
+    return rows
+
+
+def sb3_training(n_envs: int, timesteps: int) -> list[tuple[str, float]]:
+    """Rows (vec env, PPO training steps/s)."""
+    try:
+        import torch  # noqa: PLC0415
+        from stable_baselines3 import PPO  # noqa: PLC0415
+        from stable_baselines3.common.monitor import Monitor  # noqa: PLC0415
+        from stable_baselines3.common.vec_env import DummyVecEnv  # noqa: PLC0415
+
+        from baselines.rl_vec import SB3VectorEnv  # noqa: PLC0415
+    except ImportError:
+        return []
+    torch.set_num_threads(1)
+    scenario = ENV_ID.removeprefix("ThermoGrid-").removesuffix("-v0")
+    rows = []
+    for name, make in (("batched env (SB3VectorEnv)", lambda: SB3VectorEnv(scenario, n_envs, seed=0)),
+                       ("DummyVecEnv of single envs", lambda: DummyVecEnv(
+                           [lambda: Monitor(ThermoGridEnv(scenario)) for _ in range(n_envs)]))):
+        model = PPO("MlpPolicy", make(), n_steps=128, seed=0, device="cpu")
+        model.learn(n_envs * 128)  # warm-up
+        t0 = time.perf_counter()
+        model.learn(timesteps, reset_num_timesteps=False)
+        rows.append((name, timesteps / (time.perf_counter() - t0)))
+    return rows
+
+
 def main() -> None:
     """Run the benchmark and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -177,8 +258,26 @@ def main() -> None:
     print(f"\n## gymnasium.make_vec ({vec_steps} vector steps, autoreset included, median of {runs} runs; "
           f"{os.cpu_count()} CPUs)\n")
     print("| mode | num_envs | total steps/s | per sub-env |\n|---|---:|---:|---:|")
+    single_rate = None
     for mode, n, rate in vector_envs(counts, vec_steps, runs):
         print(f"| {mode} | {n} | {rate:,.0f} | {rate / n:,.0f} |")
+        if mode == "sync" and n == 1:
+            single_rate = rate
+    batch_counts = (1, 16, 64) if args.quick else (1, 16, 64, 256, 1024)
+    print(f"\n## Natively batched env (gymnasium.make_vec vector_entry_point; {1 if args.quick else 3} days per "
+          "sub-env, autoreset included: every sub-env resets once a day)\n")
+    print("| N | env-steps/s incl. resets | µs per env-step | env-steps/s stepping only | x single env (sync, 1) "
+          "| MB of arrays |\n|---:|---:|---:|---:|---:|---:|")
+    for n, rate, stepping, mb in batched_env(batch_counts, 1 if args.quick else 3):
+        ratio = f"{rate / single_rate:.1f}" if single_rate else "n/a"
+        print(f"| {n} | {rate:,.0f} | {1e6 / rate:.1f} | {stepping:,.0f} | {ratio} | {mb:.1f} |")
+    n_envs = 16
+    rows = sb3_training(n_envs, 2048 if args.quick else 16 * 128 * 10)
+    if rows:
+        print(f"\n## SB3 PPO training ({n_envs} envs, MlpPolicy, n_steps=128, one torch thread)\n")
+        print("| vec env | training steps/s |\n|---|---:|")
+        for name, rate in rows:
+            print(f"| {name} | {rate:,.0f} |")
 
 
 if __name__ == "__main__":

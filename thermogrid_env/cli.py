@@ -5,6 +5,9 @@ Commands::
     thermogrid compare --scenario winter-high-der --episodes 3 --controllers uncontrolled,rule_based --out results
     thermogrid list controllers|feeders|scenarios      (``thermogrid scenarios``: same as ``list scenarios``)
     thermogrid powerflow --feeder simbench-semiurb4 --day 2016-01-15
+    thermogrid sweep --scenarios winter-high-der --controllers uncontrolled,rule_based,oracle \
+        --days 2016-01-01:2016-12-31 --workers 2 --out year        (Ray; extra [scale]; docs/sweeps.md)
+    thermogrid report year                              annual totals and a monthly plot of a sweep
 
 Controllers are found through the entry-point group ``thermogrid.controllers`` (``thermogrid_env``
 never imports ``baselines``). ``compare`` checks its arguments and ``--out`` before any work, shows
@@ -320,9 +323,128 @@ def _cmd_powerflow(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------- sweep, report
+def _names(option: str, text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise _UsageError(f"{option} needs at least one name")
+    if len(set(names)) != len(names):
+        raise _UsageError(f"{option} lists a name twice: {text}")
+    return names
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from thermogrid_env.errors import import_optional  # noqa: PLC0415
+    from thermogrid_env.sweep import grid, store  # noqa: PLC0415
+    from thermogrid_env.sweep.runner import run_sweep  # noqa: PLC0415
+
+    scenarios = _names("--scenarios", args.scenarios)
+    unknown = [n for n in scenarios if n not in PRESETS]
+    if unknown:
+        raise _UsageError(f"unknown scenario(s) {', '.join(map(repr, unknown))}; available: {', '.join(PRESETS)}")
+    controllers = _names("--controllers", args.controllers)
+    _check_controllers(controllers)
+    _check_min("--episodes", args.episodes, 1)
+    _check_min("--seed", args.seed, 0)
+    if args.workers is not None:
+        _check_min("--workers", args.workers, 1)
+    try:
+        days = grid.parse_days(args.days) if args.days is not None else None
+        store.check_sweep_dir(args.out)
+    except ConfigError as exc:
+        raise _UsageError(str(exc)) from exc
+    for module in ("ray", "pyarrow", *(() if args.quiet else ("tqdm",))):
+        import_optional(module, "scale")
+    try:
+        summary = run_sweep(args.out, scenarios, controllers, episodes=args.episodes, seed=args.seed, days=days,
+                            workers=args.workers, address=args.address, progress=not args.quiet,
+                            command=shlex.join(["thermogrid", *args.argv]))
+    except KeyboardInterrupt:
+        print(f"{_fresh_line()}thermogrid sweep: interrupted: the finished cells are kept in {args.out}; run the "
+              "same command to resume", file=sys.stderr)
+        return _EXIT_INTERRUPTED
+    print(summary.line())
+    if summary.failed:
+        for line in summary.failures[:5]:
+            print(f"  failed: {line}", file=sys.stderr)
+        print(f"thermogrid sweep: {summary.failed} cell(s) failed (recorded with their error); run the same "
+              "command again to retry them", file=sys.stderr)
+        return _EXIT_ERROR
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from thermogrid_env.sweep import store  # noqa: PLC0415
+    from thermogrid_env.sweep.report import (  # noqa: PLC0415
+        annual_totals,
+        format_report,
+        monthly_totals,
+        plot_monthly,
+        read_sweep,
+    )
+
+    out = Path(args.dir)
+    if not (out / store.MANIFEST).is_file():
+        raise _UsageError(f"{args.dir}: not a sweep directory (no {store.MANIFEST}); give the --out of a sweep")
+    cells = read_sweep(out)
+    print(format_report(cells, args.dir))
+    folder = out / "_report"
+    folder.mkdir(exist_ok=True)
+    annual_totals(cells).to_csv(folder / "annual.csv", index=False)
+    monthly_totals(cells).to_csv(folder / "monthly.csv", index=False)
+    written = [folder / "annual.csv", folder / "monthly.csv"]
+    if not args.no_plot:
+        try:
+            written.append(plot_monthly(cells, Path(args.plot) if args.plot else folder / "monthly.png"))
+        except MissingExtraError as exc:
+            print(f"warning: no plot: {exc}", file=sys.stderr)
+    print(f"\nwrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
+def _add_sweep_parsers(sub: Any) -> None:
+    swp = sub.add_parser("sweep", help="run a scenario x day (or seed) x controller grid on Ray, resumable",
+                         description="Run every cell (one controller on one episode of one scenario) of the grid "
+                                     "that --out does not hold yet on Ray (local with --workers, or a cluster "
+                                     "with --address) and append one row per cell to the Parquet dataset in "
+                                     "--out. Re-running computes only missing and failed cells. Needs the "
+                                     "[scale] extra. Exit code 1 if a cell failed (it is recorded and retried "
+                                     "by the next run). See docs/sweeps.md.")
+    swp.add_argument("--scenarios", default="winter-high-der", help=f"comma-separated presets ({', '.join(PRESETS)})")
+    swp.add_argument("--controllers", default="uncontrolled,rule_based,oracle",
+                     help="comma-separated controller names (default %(default)s); scores need uncontrolled "
+                          "and oracle")
+    swp.add_argument("--episodes", type=int, default=1,
+                     help="episodes per scenario, or per day with --days, >= 1 (default 1)")
+    swp.add_argument("--seed", type=int, default=0,
+                     help="seed of the first episode, >= 0 (default 0); with --days also the community seed")
+    swp.add_argument("--days", metavar="START:END", default=None,
+                     help="every calendar day of a range of 2016, e.g. 2016-01-01:2016-12-31, played midnight "
+                          "to midnight local time (default: days sampled from each scenario's season by seed)")
+    swp.add_argument("--workers", type=int, default=None,
+                     help="CPUs of the local Ray (default: all cores); with --address, at most 2 x W cells in "
+                          "flight")
+    swp.add_argument("--address", default=None,
+                     help="join this running Ray cluster (e.g. auto, ray://head:10001) instead of a local Ray")
+    swp.add_argument("--out", required=True, help="dataset directory (created, or resumed if it holds a sweep)")
+    swp.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
+                     help="no progress bar on stderr")
+    swp.set_defaults(func=_cmd_sweep)
+
+    rep = sub.add_parser("report", help="annual totals per controller and scenario of a sweep, and a monthly plot",
+                         description="Print the totals of a sweep per scenario and controller (transformer loss "
+                                     "of life, losses, voltage violations, discomfort, EV energy missing, cost, "
+                                     "mean score) and write DIR/_report/{annual,monthly}.csv and a PNG of the "
+                                     "monthly totals.")
+    rep.add_argument("dir", help="the --out directory of a sweep")
+    rep.add_argument("--plot", default=None, help="PNG path (default DIR/_report/monthly.png)")
+    rep.add_argument("--no-plot", action="store_true", help="do not write the PNG")
+    rep.set_defaults(func=_cmd_report)
+
+
 # ----------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``thermogrid`` (subcommands compare, list, scenarios, powerflow)."""
+    """The argument parser of ``thermogrid`` (subcommands compare, list, scenarios, powerflow, sweep, report)."""
     parser = argparse.ArgumentParser(
         prog="thermogrid",
         description="ThermoGrid: LV feeder co-simulation with heat pumps, EVs and PV.",
@@ -367,6 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--day", default="2016-01-15", help="local date in 2016 (default %(default)s)")
     pf.add_argument("--dt-s", type=int, default=900, help="step [s], dividing 900 (default 900)")
     pf.set_defaults(func=_cmd_powerflow)
+    _add_sweep_parsers(sub)
     return parser
 
 

@@ -359,19 +359,21 @@ def evaluate(
     runs = len(controllers) * episodes
     on_terminal = bool(getattr(sys.stderr, "isatty", lambda: False)())
     show = progress if progress is not None else (runs >= _LONG_RUNS and on_terminal)
-    runs_of = dict(controllers)
     seeds = [seed + i for i in range(episodes)]
     hidden = _reference_runs(controllers, scen, seeds) if score else {}
-    runs_of.update(hidden)
-    bar = _Progress(len(runs_of) * episodes, bool(show))
+    # the references act in physical power set-points: their runs drop a set-point action mode
+    # (observation options do not change their returns)
+    ref_kwargs = {k: v for k, v in dict(env_kwargs or {}).items() if k != "action_mode"}
+    groups = [(dict(controllers), dict(env_kwargs or {}))] + ([(hidden, ref_kwargs)] if hidden else [])
+    bar = _Progress((len(controllers) + len(hidden)) * episodes, bool(show))
     rows: list[dict[str, Any]] = []
     traces: Traces = {}
     try:
-        if jobs > 1 and len(runs_of) * episodes > 1:
-            _evaluate_parallel(runs_of, scen, episodes, seed, record, dict(env_kwargs or {}), jobs, bar,
-                               rows, traces)
-        else:
-            _evaluate_serial(runs_of, scen, episodes, seed, record, dict(env_kwargs or {}), bar, rows, traces)
+        for runs_of, kwargs in groups:
+            if jobs > 1 and len(runs_of) * episodes > 1:
+                _evaluate_parallel(runs_of, scen, episodes, seed, record, kwargs, jobs, bar, rows, traces)
+            else:
+                _evaluate_serial(runs_of, scen, episodes, seed, record, kwargs, bar, rows, traces)
     finally:
         bar.close()
     if score:

@@ -26,13 +26,18 @@ def test_steady_state_epigraph_is_the_iec_relation(loaded_evening):
                                                                             form="steady-state"))
     sol = solve_opf(d, exactness="report")
     k = sol.transformer_load_factor
-    s = np.hypot(sol.p_branch_kw[:, 0], sol.q_branch_kvar[:, 0]) / d.feeder.transformer_rating_kva
-    np.testing.assert_allclose(k, s, rtol=1e-5, atol=1e-7)  # the load-factor epigraph is tight
+    # the simulator's load factor is the current over the rated current: |S| / (v_HV S_rated) at the
+    # HV terminal (the slack bus); the load-factor epigraph is tight
+    f = d.feeder
+    s = np.hypot(sol.p_branch_kw[:, 0], sol.q_branch_kvar[:, 0]) / (f.v_slack_pu * f.transformer_rating_kva)
+    np.testing.assert_allclose(k, s, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(k, sol.diagnostics.ac.loading[:, f.transformer_branch], rtol=1e-5)
     expected = steady_state_hot_spot_c(d.transformer.params, k, d.t_ambient_c)
     np.testing.assert_allclose(sol.transformer_hot_spot_c, expected, atol=1e-3)
     v = relative_aging_rate(expected)
-    # polyhedral envelope: at most 0.37 % below the exponential, never above
-    assert np.all(sol.transformer_aging_rate <= v * (1 + 1e-6))
+    # polyhedral envelope: at most 0.37 % below the exponential, never above (up to the epigraph's
+    # solver slack: 1e-4 K of hot spot is 1.2e-5 of the rate)
+    assert np.all(sol.transformer_aging_rate <= v * (1 + 2e-5))
     assert np.all(sol.transformer_aging_rate >= v * (1 - 0.004))
     # the aging term is the loss of life in hours, weighted by the reward's aging weight
     assert sol.terms_raw["aging"] == pytest.approx(sol.transformer_loss_of_life_h, rel=1e-6)

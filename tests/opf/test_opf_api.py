@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from thermogrid_env.errors import ConfigError, MissingExtraError
-from thermogrid_env.opf import Formulation, build_problem, get_formulation, register, solve_opf
+from thermogrid_env.opf import USER_TERMS, Formulation, build_problem, get_formulation, register, solve_opf
 from thermogrid_env.opf.backend import INACCURATE_ACCEPT_TOL, CvxpyModel
 from thermogrid_env.opf.problem import solve_problem
 from thermogrid_env.opf.synthetic import example_data
@@ -34,8 +34,12 @@ def test_unknown_keys_are_config_errors(feeder):
         get_formulation("distflow")
     with pytest.raises(ConfigError, match="exactness"):
         solve_opf(data, exactness="sometimes")
-    with pytest.raises(ConfigError, match="objective term"):
-        build_problem(data, terms=("energy_cost", "happiness"))
+    with pytest.raises(ConfigError, match=r"objective term.*'happiness'") as err:
+        build_problem(data, terms=("cost", "happiness"))
+    assert "'cost'" not in str(err.value).split(";")[0]  # only the unknown one is named as such
+    # the names of the old objective are gone (one cost model: the reward's term names)
+    with pytest.raises(ConfigError, match="energy_cost"):
+        build_problem(data, terms=("energy_cost",))
 
 
 def test_a_new_formulation_is_one_registered_class(feeder):
@@ -55,12 +59,15 @@ def test_a_new_formulation_is_one_registered_class(feeder):
 def test_solution_reports_terms_and_timings(feeder):
     data = example_data(feeder, rng=0, n_periods=4, penetration=0.5)
     sol = solve_opf(data)
-    assert set(sol.terms_eur) >= {"energy_cost", "comfort", "ev_shortfall", "curtailment", "transformer_aging"}
+    assert set(sol.terms_eur) == set(sol.terms_raw) == set(USER_TERMS)  # every term of the cost model
+    assert sol.objective_eur == pytest.approx(sum(sol.terms_eur.values()), rel=1e-12)
     t = sol.timings
     assert t.total_s >= t.build_s + t.compile_s + t.solver_s > 0
     assert "objective" in sol.summary() and "relaxation gap" in sol.summary()
-    only_energy = solve_opf(data, terms=("energy_cost",), exactness="off")
-    assert set(only_energy.terms_eur) == {"energy_cost"}
+    only_cost = solve_opf(data, terms=("cost",), exactness="off")
+    assert set(only_cost.terms_eur) == {"cost"} and only_cost.transformer_loss_of_life_h is None
+    assert only_cost.objective_eur == pytest.approx(only_cost.terms_eur["cost"])
+    assert only_cost.terms_raw["cost"] <= sol.terms_raw["cost"] + 1e-6  # nothing else to trade off
 
 
 def test_solver_accuracy_is_reported(feeder):

@@ -16,6 +16,15 @@ pv curtailment      share of the available PV power shed     -          ``(a + 1
 pv reactive power   inverter reactive power, + = injection   kvar       ``a · s_inverter``
 ==================  =======================================  =========  ========================
 
+In the **set-point action mode** (``ThermoGridEnv(action_mode="setpoint")``) the heat-pump block is
+the indoor temperature each house's thermostat brings its house to by the end of the step,
+``t_lo + (a + 1)/2 · (t_max − t_lo)`` [°C] from ``t_lo = t_min − 1 K`` (below the band: not heating
+now can pay when the house would otherwise overheat later) to the band's top, and the EV block each EV's
+charging urgency ``(a + 1)/2`` between the least power that still meets its target by its deadline
+and full power (:meth:`~thermogrid_env.sim.simulator.Simulator.targets_to_setpoints`); the PV blocks
+are unchanged. It matches how the devices are driven (a thermostat set-point, a charging app's
+urgency) and keeps every action inside comfort and EV requirements.
+
 Actions outside ``[-1, 1]`` are clipped into the box (documented behaviour); NaN or infinite
 actions and actions of the wrong shape raise :class:`~thermogrid_env.errors.ConfigError`. Further
 physical limits (an EV that is not plugged in draws nothing, the SoC and the inverter circle) are
@@ -37,6 +46,33 @@ from thermogrid_env.sim.simulator import Setpoints
 
 #: Names of the action blocks, in layout order.
 BLOCKS: tuple[str, ...] = ("hp", "ev", "pv_curtailment", "pv_q")
+#: Action modes of the environment.
+ACTION_MODES: tuple[str, ...] = ("power", "setpoint")
+#: The set-point mode's lowest indoor target lies this far below the comfort band [K].
+SETPOINT_BELOW_BAND_K = 1.0
+
+
+def setpoint_of_action(a: np.ndarray, t_min_c: float, t_max_c: float) -> np.ndarray:
+    """Indoor target [°C] of a set-point-mode heat-pump action in ``[-1, 1]``."""
+    lo = t_min_c - SETPOINT_BELOW_BAND_K
+    return lo + 0.5 * (np.asarray(a) + 1.0) * (t_max_c - lo)
+
+
+def action_of_setpoint(t_target_c: np.ndarray, t_min_c: float, t_max_c: float) -> np.ndarray:
+    """The set-point-mode action of an indoor target (clipped into ``[-1, 1]``)."""
+    lo = t_min_c - SETPOINT_BELOW_BAND_K
+    return np.clip(2.0 * (np.asarray(t_target_c) - lo) / (t_max_c - lo) - 1.0, -1.0, 1.0)
+
+
+def setpoint_targets(action: np.ndarray, bounds: tuple[int, int, int, int], t_min_c: float, t_max_c: float,
+                     s_inverter_kva: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The set-point mode's ``(indoor targets [°C], EV urgencies, PV curtailment, PV q [kvar])`` of
+    clipped actions (``(..., n_actions)``; module docstring)."""
+    i1, i2, i3, _ = bounds
+    hp = setpoint_of_action(action[..., :i1], t_min_c, t_max_c)
+    urgency = 0.5 * (action[..., i1:i2] + 1.0)
+    curtail = 0.5 * (action[..., i2:i3] + 1.0)
+    return hp, urgency, curtail, action[..., i3:] * s_inverter_kva
 
 
 def action_space(n_hp: int, n_ev: int, n_pv: int) -> spaces.Box:

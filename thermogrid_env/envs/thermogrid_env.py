@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 from thermogrid_env.config import Scenario, get_scenario
-from thermogrid_env.envs.actions import ActionSpec, action_space
+from thermogrid_env.envs.actions import ACTION_MODES, ActionSpec, action_space, setpoint_targets
 from thermogrid_env.envs.observations import ObservationSpec
 from thermogrid_env.envs.rendering import render_feeder
 from thermogrid_env.errors import ConfigError
@@ -142,6 +142,10 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
     * ``observed_buses``: feeder bus indices whose voltage is observed (default all but bus 0).
     * ``render_mode``: ``None`` or ``"rgb_array"``.
     * ``powerflow_backend``: ``"auto"``, ``"numba"`` or ``"numpy"``.
+    * ``action_mode``: ``"power"`` (default: the table above) or ``"setpoint"``: the heat-pump
+      actions are indoor temperatures within the comfort band tracked by each house's thermostat,
+      the EV actions charging urgencies against the declared deadline
+      (:mod:`thermogrid_env.envs.actions`).
 
     ## Controller interface
 
@@ -180,6 +184,7 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
         observed_buses: list[int] | np.ndarray | None = None,
         render_mode: str | None = None,
         powerflow_backend: str = "auto",
+        action_mode: str = "power",
     ) -> None:
         if not isinstance(scenario, (str, Scenario)):
             raise ConfigError(f"scenario must be a preset name or a Scenario, got {type(scenario).__name__}.")
@@ -203,6 +208,11 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
         if powerflow_backend not in ("auto", "numba", "numpy"):
             raise ConfigError(f"powerflow_backend must be 'auto', 'numba' or 'numpy', got {powerflow_backend!r}.")
         self.powerflow_backend = powerflow_backend
+        if action_mode not in ACTION_MODES:
+            raise ConfigError(f"action_mode must be one of {ACTION_MODES}, got {action_mode!r}.")
+        if action_mode == "setpoint" and self.scenario.ev_v2g:
+            raise ConfigError("action_mode='setpoint' has no V2G discharge (urgency charges only); use 'power'.")
+        self.action_mode = action_mode
         self.forecast_horizon_h = int(forecast_horizon_h)
         steps_per_hour = max(1, 3600 // self.scenario.dt_s)
         self._horizon_steps = self.forecast_horizon_h * steps_per_hour
@@ -236,7 +246,13 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
         n_steps = self.simulator.n_steps
         if self.step_index >= n_steps or self._terminated:
             raise ConfigError(f"The episode ended after {self.step_index} steps; call reset().")
-        setpoints = self.action_spec.to_setpoints(action)
+        if self.action_mode == "power":
+            setpoints = self.action_spec.to_setpoints(action)
+        else:
+            spec, comfort = self.action_spec, self.scenario.comfort
+            targets = setpoint_targets(spec.validate(action), spec._bounds, comfort.t_min_c, comfort.t_max_c,
+                                       spec.pv_s_inverter_kva)
+            setpoints = self.simulator.targets_to_setpoints(self.sim_state, *targets)
         state, res = self.simulator.step(self.sim_state, setpoints)
         self.sim_state, self.last_result = state, res
         self.step_index = k = state.step

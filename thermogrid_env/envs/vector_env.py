@@ -40,6 +40,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from thermogrid_env.config import Scenario
+from thermogrid_env.envs.actions import setpoint_targets
 from thermogrid_env.envs.thermogrid_env import ThermoGridEnv
 from thermogrid_env.errors import ConfigError
 from thermogrid_env.sim import costs
@@ -76,7 +77,7 @@ class ThermoGridVectorEnv(VectorEnv):
     Args:
         num_envs: Number of sub-environments, >= 1.
         scenario: Preset name or :class:`~thermogrid_env.config.Scenario` (shared by all).
-        forecaster, forecast_horizon_h, observed_buses, powerflow_backend: As
+        forecaster, forecast_horizon_h, observed_buses, powerflow_backend, action_mode: As
             :class:`~thermogrid_env.envs.thermogrid_env.ThermoGridEnv` (each sub-environment keeps
             its own copy of the forecaster).
         autoreset_mode: ``AutoresetMode.NEXT_STEP`` (default), ``SAME_STEP`` or ``DISABLED`` (or
@@ -90,7 +91,8 @@ class ThermoGridVectorEnv(VectorEnv):
 
     def __init__(self, num_envs: int = 1, scenario: str | Scenario = "winter-high-der", *, forecaster: Any = None,
                  forecast_horizon_h: int = 4, observed_buses: Any = None, powerflow_backend: str = "auto",
-                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP, render_mode: str | None = None) -> None:
+                 action_mode: str = "power", autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+                 render_mode: str | None = None) -> None:
         if not (isinstance(num_envs, (int, np.integer)) and not isinstance(num_envs, bool) and num_envs >= 1):
             raise ConfigError(f"num_envs must be an integer >= 1, got {num_envs!r}.")
         try:
@@ -101,7 +103,9 @@ class ThermoGridVectorEnv(VectorEnv):
         if render_mode is not None:
             raise ConfigError("ThermoGridVectorEnv does not render; render a single ThermoGridEnv instead.")
         self.template = ThermoGridEnv(scenario, forecaster=forecaster, forecast_horizon_h=forecast_horizon_h,
-                                      observed_buses=observed_buses, powerflow_backend=powerflow_backend)
+                                      observed_buses=observed_buses, powerflow_backend=powerflow_backend,
+                                      action_mode=action_mode)
+        self.action_mode = action_mode
         t = self.template
         self.scenario: Scenario = t.scenario
         self.num_envs = int(num_envs)
@@ -251,12 +255,19 @@ class ThermoGridVectorEnv(VectorEnv):
         if self.autoreset_mode == AutoresetMode.DISABLED and self._done.any():
             raise ConfigError(f"Sub-environments {np.flatnonzero(self._done)[:10].tolist()} have ended; reset them "
                               "(options={'reset_mask': ...}) before stepping (autoreset_mode=DISABLED).")
-        sp = np.clip(a, -1.0, 1.0) * self._act_scale + self._act_offset
         sim = self.simulator
         b = np.cumsum([sim.n_hp, sim.n_ev, sim.n_pv, sim.n_pv])
-        setpoints = Setpoints(hp_p_kw=sp[:, :b[0]], ev_p_kw=sp[:, b[0]:b[1]], pv_curtailment=sp[:, b[1]:b[2]],
-                              pv_q_kvar=sp[:, b[2]:])
+        clipped = np.clip(a, -1.0, 1.0)
         old = self.sim_state
+        if self.action_mode == "power":
+            sp = clipped * self._act_scale + self._act_offset
+            setpoints = Setpoints(hp_p_kw=sp[:, :b[0]], ev_p_kw=sp[:, b[0]:b[1]], pv_curtailment=sp[:, b[1]:b[2]],
+                                  pv_q_kvar=sp[:, b[2]:])
+        else:
+            comfort = self.scenario.comfort
+            s_inv = self._act_scale[:, b[2]:]  # the PV q block's scale is the inverter rating
+            setpoints = sim.targets_to_setpoints(old, *setpoint_targets(clipped, tuple(b), comfort.t_min_c,
+                                                                        comfort.t_max_c, s_inv))
         state, res = sim.step(old, setpoints)
         if resetting.any():  # those keep their reset state: their action is ignored
             keep = resetting

@@ -11,7 +11,9 @@ grid power (consumption positive, kW) and the named expressions the solution rea
 * :func:`pv_inverters`: curtailment ``0 <= p <= p_avail`` and reactive power in the circle.
 * :func:`transformer_aging`: the IEC 60076-7 hot spot and aging rate as a conic epigraph.
 
-Transformer aging (IEC 60076-7). With ``K = |S| / S_rated`` the ultimate top-oil rise is
+Transformer aging (IEC 60076-7). With the simulator's load factor ``K = |I| / I_rated =
+|S_send| / (v_from S_rated)`` (``v_from``: the slack voltage at the transformer's HV terminal) the
+ultimate top-oil rise is
 ``Δθor ((1 + R K²)/(1 + R))^x = Δθor (1 + R)^-x ‖(1, √R K)‖^(2x)``, a convex increasing function of
 ``K`` for ``2x >= 1`` (a power of a second-order cone), and the winding gradient ``Δθhr K^y`` is
 convex for ``y >= 1``; cvxpy represents the rational powers (1.6 = 8/5 for ONAN) exactly by a small
@@ -308,13 +310,19 @@ def transformer_aging(m: Model, data: OPFData, net: NetworkData, p_send: Expr, q
     # loading these directions are otherwise nearly free and the interior-point method drifts.
     # Hard limits: the rating limits |S| at the sending end. Penalised limits: loadings above
     # K_MAX_PENALTY would cost astronomically in aging and overload; the bound keeps the set compact.
-    k_max = (1.05 * float(net.s_max[net.trafo] / net.s_rated_pu) if data.hard_limits else K_MAX_PENALTY)
+    # The simulator's load factor is the current over the rated current (the larger end; the
+    # from end, magnetising current included, in forward flow): |S_send| / (v_from S_rated). The
+    # substation transformer hangs off the slack bus, whose voltage is a constant, so this stays a
+    # cone; ``|S_send| / S_rated`` alone over-stated K by the slack voltage (2.5 % at 1.025 pu).
+    v_from = math.sqrt(net.w_slack) if net.from_bus[net.trafo] == 0 else 1.0
+    k_max = (1.05 * float(net.s_max[net.trafo] / net.s_rated_pu) / min(v_from, 1.0) if data.hard_limits
+             else K_MAX_PENALTY)
     nrm_max = math.sqrt(1.0 + r_ratio * k_max**2)
     oil_max = prm.delta_theta_or_k / (1.0 + r_ratio) ** x_exp * nrm_max ** (2.0 * x_exp)
     wnd_max = prm.delta_theta_hr_k * k_max**y_exp
     hot_max = float(np.max(ta)) + oil_max + prm.k21 * wnd_max + 5.0
     k = m.var("trafo_load_factor", (t, 1), lb=0.0, ub=k_max)
-    m.soc("trafo_load_factor_def", m.mul(net.s_rated_pu, k), [p_send, q_send])
+    m.soc("trafo_load_factor_def", m.mul(v_from * net.s_rated_pu, k), [p_send, q_send])
     nrm = m.var("trafo_oil_norm", (t, 1), lb=1.0, ub=nrm_max)
     m.soc("trafo_oil_norm_def", nrm, [np.ones((t, 1)), m.mul(math.sqrt(r_ratio), k)])
     z_oil = m.var("trafo_oil_pow", (t, 1), lb=1.0, ub=nrm_max ** (2.0 * x_exp))

@@ -361,6 +361,18 @@ def _apply(coef: tuple[np.ndarray, ...], t_i, t_e, t_a, q_hp, q_int, g) -> tuple
     return a11 * t_i + a12 * t_e + b1a * t_a + b1q * q, a21 * t_i + a22 * t_e + b2a * t_a + b2q * q
 
 
+def heat_for_target(coef: tuple[np.ndarray, ...], t_i, t_e, t_a, t_target, q_int, g) -> np.ndarray:
+    """Heat-pump heat [kW] that brings the indoor temperature to ``t_target`` at the end of the step.
+
+    The exact inverse of the zero-order-hold step (:func:`_apply` / :meth:`BuildingModel.step`) for
+    the indoor node: a model-based thermostat (negative where the house would end warmer unheated;
+    the caller clips to what the heat pump can do).
+    """
+    a11, a12, _, _, b1a, b1q, _, _, a_i_kw_per_w = coef
+    free = a11 * t_i + a12 * t_e + b1a * t_a + b1q * (q_int + a_i_kw_per_w * g)
+    return (t_target - free) / b1q
+
+
 @dataclass(frozen=True, eq=False)
 class BuildingModel:
     """The exact zero-order-hold discretisation of :class:`BuildingParams` at one step length.

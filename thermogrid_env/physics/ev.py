@@ -335,6 +335,21 @@ def soc_step(
     return soc_next, p
 
 
+def power_for_urgency(urgency: np.ndarray, soc: np.ndarray, capacity_kwh: np.ndarray, efficiency: np.ndarray,
+                      p_max_kw: np.ndarray, target_kwh: np.ndarray, steps_after: np.ndarray, dt_h: float) -> np.ndarray:
+    """Charging power [kW] of an urgency in ``[0, 1]`` against the declared deadline.
+
+    ``0`` charges only what full power in the ``steps_after`` remaining plugged steps could no
+    longer deliver (the least that still meets the target), ``1`` charges at full power; in between
+    linearly. Limited by the charger and the battery's headroom (arrays of any common shape).
+    """
+    u = np.clip(urgency, 0.0, 1.0)
+    hi = np.minimum(p_max_kw, np.maximum(1.0 - soc, 0.0) * capacity_kwh / (efficiency * dt_h))
+    missing = target_kwh - soc * capacity_kwh - efficiency * p_max_kw * steps_after * dt_h
+    lo = np.minimum(np.maximum(missing / (efficiency * dt_h), 0.0), hi)
+    return lo + u * (hi - lo)
+
+
 def max_deliverable_kwh(
     sessions: EVSessions, dt_s: float, n_steps: int | None = None
 ) -> np.ndarray:

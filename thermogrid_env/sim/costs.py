@@ -260,9 +260,10 @@ class Aging(CostTerm):
     difference equations; the OPF uses the same difference equations at the period ends, the
     hot-spot rises as convex powers of the load factor ``|S| / S_rated`` and the exponential by
     tangents (:data:`thermogrid_env.opf.devices.TANGENT_SPACING_K`: at most 0.37 % below up to
-    120 °C, 2.6 % above). Measured on the preset oracle days the OPF's loss of life was within
-    ±1 % of the simulator's (``tests/opf/test_cost_model.py``), a few milli-EUR per day at the
-    default weight: the documented bound of the oracle's upper-bound property.
+    120 °C; above it the last tangent continues linearly, further below). Measured on the preset
+    oracle days the OPF's loss of life was within a few per cent of the simulator's
+    (``tests/test_yardstick.py`` checks 5 %), a few milli-EUR per day at the default weight: the
+    documented bound of the oracle's upper-bound property.
     """
 
     name, kpi, unit = "aging", "aging_h", "h"
@@ -292,8 +293,9 @@ class Voltage(CostTerm):
         w = opf.state.w[:, 1:]
         v_lo, v_hi = d.v_min_pu[None, 1:], d.v_max_pu[None, 1:]
         s = m.var("voltage_excess", (t, n_lv), lb=0.0)
-        m.le("voltage_excess_up", m.mul(0.5 / v_hi, w) - 0.5 * v_hi, s)
-        m.le("voltage_excess_low", 0.5 * v_lo - m.mul(0.5 / v_lo, w), s)
+        # constants broadcast to the expression's shape here (casadi does not broadcast)
+        m.le("voltage_excess_up", m.mul(0.5 / v_hi, w) - np.broadcast_to(0.5 * v_hi, (t, n_lv)), s)
+        m.le("voltage_excess_low", np.broadcast_to(0.5 * v_lo, (t, n_lv)) - m.mul(0.5 / v_lo, w), s)
         return m.total(s)
 
 

@@ -482,6 +482,41 @@ class Simulator:
         object.__setattr__(res, "reward", reward)
         res.kpis.update(kpi.step_kpis(res, terms, ctx, self._is_line))
 
+    def targets_to_setpoints(self, state: SimState, hp_target_c: np.ndarray, ev_urgency: np.ndarray,
+                             pv_curtailment: np.ndarray, pv_q_kvar: np.ndarray) -> Setpoints:
+        """Set-points of the set-point action mode: indoor targets and charging urgencies.
+
+        Each heat pump's thermostat brings its house to ``hp_target_c`` at the end of the step as far
+        as its rating allows (the exact inverse of the house model, :func:`~thermogrid_env.physics.building.heat_for_target`,
+        with the step's COP, internal and solar gains); each EV charges at its ``ev_urgency`` in
+        ``[0, 1]`` between the least power that still meets its target by its deadline and full
+        power (:func:`~thermogrid_env.physics.ev.power_for_urgency`); PV as given.
+
+        Args:
+            state: The state at the start of the step.
+            hp_target_c: Indoor targets [°C] (``(n_hp,)``, batched ``(B, n_hp)``).
+            ev_urgency: Charging urgencies [-].
+            pv_curtailment, pv_q_kvar: PV set-points, as :class:`Setpoints`.
+        """
+        k = state.step
+        take, col = self._take, self._col
+        heat = building.heat_for_target(self._hp_coef, state.t_indoor_c, state.t_envelope_c, col(take(self._t_amb, k)),
+                                        np.asarray(hp_target_c, dtype=float), take(self._q_int, k),
+                                        col(take(self._irr, k)))
+        hp_p = np.minimum(np.maximum(heat / take(self._cop, k), 0.0), self._hp_pmax)
+        kc = col(k)
+        plugged = (self._ev_arrival <= kc) & (kc < self._ev_departure)
+        steps_after = np.maximum(self._ev_deadline - kc - 1, 0)
+        ev_p = ev.power_for_urgency(ev_urgency, state.ev_soc, self._ev_cap, self._arrays_view("ev_eff"), self._ev_pmax,
+                                    self._ev_soc_target * self._ev_cap, steps_after, self.dt_h)
+        return Setpoints(hp_p_kw=hp_p, ev_p_kw=np.where(plugged, ev_p, 0.0), pv_curtailment=pv_curtailment,
+                         pv_q_kvar=pv_q_kvar)
+
+    def _arrays_view(self, name: str) -> np.ndarray:
+        """A stacked per-episode array (row 0 for one episode)."""
+        arr = self._arrays[name]
+        return arr[0] if self.single else arr
+
     def _check_setpoints(self, sp: Setpoints) -> None:
         lead = () if self.single else (self.batch_size,)
         for name, n in (("hp_p_kw", self.n_hp), ("ev_p_kw", self.n_ev), ("pv_curtailment", self.n_pv),
