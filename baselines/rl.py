@@ -16,6 +16,8 @@ The model is evaluated exactly as trained: on the environment's observations, de
 from __future__ import annotations
 
 import os
+import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,7 @@ def train_ppo(
     env_kwargs: Mapping[str, Any] | None = None,
     normalize_reward: bool = True,
     verbose: int = 0,
+    progress: bool | None = None,
     **ppo_kwargs: Any,
 ) -> Any:
     """Train PPO on a scenario (CPU, SB3 defaults unless overridden).
@@ -75,6 +78,8 @@ def train_ppo(
             ``winter-high-der`` (500k steps, seed 0): mean training return of the last tenth
             -1,960 with it and -7,213 without, held-out return -1,574 and -4,220.
         verbose: SB3 verbosity.
+        progress: Show the training's progress on stderr (steps, speed, mean return of the last 10
+            training episodes; tqdm if installed). ``None`` (default): on a terminal, after 1 s.
         **ppo_kwargs: Passed to ``stable_baselines3.PPO`` (e.g. ``n_steps``, ``batch_size``,
             ``learning_rate``, ``device``).
 
@@ -98,8 +103,50 @@ def train_ppo(
         env = VecNormalize(DummyVecEnv([lambda: monitored]), norm_obs=False, norm_reward=True,
                            gamma=kwargs.get("gamma", 0.99))
     model = sb3.PPO(_policy_for(monitored), env, **kwargs)
-    model.learn(total_timesteps=total_timesteps)
+    show = progress if progress is not None else bool(getattr(sys.stderr, "isatty", lambda: False)())
+    callback = _progress_callback(total_timesteps, delay_s=1.0 if progress is None else 0.0) if show else None
+    model.learn(total_timesteps=total_timesteps, callback=callback)
     return model
+
+
+def _progress_callback(total_timesteps: int, delay_s: float) -> Any:
+    """An SB3 callback showing steps done, steps/s and the recent training return on stderr."""
+    from stable_baselines3.common.callbacks import BaseCallback  # noqa: PLC0415 - optional extra
+
+    class _TrainingProgress(BaseCallback):
+        def _on_training_start(self) -> None:
+            self._t0, self._last = time.perf_counter(), 0.0
+            try:
+                from tqdm.auto import tqdm  # noqa: PLC0415 - optional
+
+                self._bar = tqdm(total=total_timesteps, desc="ppo", unit="step", file=sys.stderr, leave=False,
+                                 delay=delay_s)
+            except ImportError:
+                self._bar = None
+
+        def _on_step(self) -> bool:
+            now = time.perf_counter()
+            if now - self._last < 0.5 and self.num_timesteps < total_timesteps:
+                return True
+            self._last = now
+            returns = [ep["r"] for ep in self.model.ep_info_buffer][-10:]
+            label = f"mean return (last {len(returns)} episodes) {np.mean(returns):,.1f}" if returns else ""
+            if self._bar is not None:
+                self._bar.set_postfix_str(label, refresh=False)
+                self._bar.update(self.num_timesteps - self._bar.n)
+            elif now - self._t0 >= delay_s:
+                rate = self.num_timesteps / max(now - self._t0, 1e-9)
+                print(f"\rppo: {self.num_timesteps:,}/{total_timesteps:,} steps ({rate:,.0f} steps/s) {label}",
+                      end="", file=sys.stderr, flush=True)
+            return True
+
+        def _on_training_end(self) -> None:
+            if self._bar is not None:
+                self._bar.close()
+            elif time.perf_counter() - self._t0 >= delay_s:
+                print(file=sys.stderr)
+
+    return _TrainingProgress()
 
 
 def training_returns(model: Any) -> np.ndarray:

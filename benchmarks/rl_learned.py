@@ -5,7 +5,8 @@ On held-out days (:func:`thermogrid_env.splits.held_out_seeds`) of ``winter-high
 
 * the references: uncontrolled, rule-based, the causal MPC and the oracle;
 * ``PPO, power actions``: stable-baselines3 PPO with its defaults trained on the batched environment
-  (:class:`baselines.rl_vec.SB3VectorEnv`, 16 episodes at once, winter-high-der), power actions;
+  (:class:`baselines.rl_vec.SB3VectorEnv`, 16 episodes at once, training days of the preset it is
+  scored on: one policy per preset, as its observation size is that of the community), power actions;
 * ``PPO, set-point actions``: the same in the environment's set-point action mode;
 * ``set-point at the band's edge``: no learning, the set-point parametrisation alone (every house
   aims at the comfort band's lower edge + 0.03 K, every EV at its least urgency);
@@ -41,7 +42,6 @@ from baselines.learned_training import PRESETS, collect, train
 from baselines.protocol import EnvController
 from thermogrid_env import evaluate
 from thermogrid_env.envs.actions import action_of_setpoint
-from thermogrid_env.sim.simulator import Setpoints
 from thermogrid_env.splits import held_out_seeds
 
 from tables import to_markdown  # benchmarks/tables.py, beside this script
@@ -74,15 +74,16 @@ class SB3Policy:
         return self.model.predict(obs, state=state, episode_start=episode_start, deterministic=True)
 
 
-def train_ppo(action_mode: str, steps: int, seed: int) -> tuple[object, np.ndarray, float]:
-    """PPO (SB3 defaults, MlpPolicy, CPU) on the batched env; returns the model, training returns, time."""
+def train_ppo(preset: str, action_mode: str, steps: int, seed: int) -> tuple[object, np.ndarray, float]:
+    """PPO (SB3 defaults, MlpPolicy, CPU) on the batched env of ``preset`` (training days only); returns
+    the model, its training returns and the training time in seconds."""
     import torch  # noqa: PLC0415
     from stable_baselines3 import PPO  # noqa: PLC0415
 
     from baselines.rl_vec import SB3VectorEnv  # noqa: PLC0415
 
     torch.set_num_threads(1)
-    env = SB3VectorEnv("winter-high-der", num_envs=16, seed=seed, action_mode=action_mode)
+    env = SB3VectorEnv(preset, num_envs=16, seed=seed, action_mode=action_mode)
     t0 = time.perf_counter()
     model = PPO("MlpPolicy", env, seed=seed, device="cpu").learn(steps)
     return model, np.asarray(env.episode_returns), time.perf_counter() - t0
@@ -125,13 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     power_policies, curves["power"] = train(data, seed=args.train_seeds[0], epochs=args.epochs, labels="y_power")
     t_power = time.perf_counter() - t1
     power_weights = save_policies(out / "bc-power.npz", power_policies)
-    ppo = {mode: train_ppo(mode, args.ppo_steps, args.train_seeds[0]) for mode in ("power", "setpoint")}
+    presets = [p.strip() for p in args.presets.split(",")]
+    # A PPO policy's observation and action sizes are those of its community: one per preset.
+    ppo = {(preset, mode): train_ppo(preset, mode, args.ppo_steps, args.train_seeds[0])
+           for preset in presets for mode in ("power", "setpoint")}
     s0 = args.train_seeds[0]
     controllers = {
         "uncontrolled": None, "rule_based": None, "mpc": None, "oracle": None,
         "set-point at the band's edge": (BandEdge, "power", 0.0),
-        "PPO, power actions": (lambda: SB3Policy(ppo["power"][0]), "power", ppo["power"][2]),
-        "PPO, set-point actions": (lambda: SB3Policy(ppo["setpoint"][0]), "setpoint", ppo["setpoint"][2]),
+        "PPO, power actions": ("ppo", "power", None),
+        "PPO, set-point actions": ("ppo", "setpoint", None),
         "BC, power actions": (functools.partial(LearnedController, weights=power_weights, actions="power"), "power",
                               t_demo + t_power),
         "BC, set-point actions, no safety projection": (
@@ -139,13 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         **{f"learned (seed {s})": (functools.partial(LearnedController, weights=weights[s]), "power", t_demo + times[s])
            for s in args.train_seeds},
     }
-    from baselines.registry import get_factory  # noqa: PLC0415
-
     rows = []
     seeds = held_out_seeds(args.episodes)
-    for preset in [p.strip() for p in args.presets.split(",")]:
+    for preset in presets:
         for mode in ("references", "power", "setpoint"):
-            group = {name: (get_factory(name) if spec is None else spec[0]) for name, spec in controllers.items()
+            group = {name: _factory(name, spec, ppo, preset) for name, spec in controllers.items()
                      if (spec is None and mode == "references") or (spec is not None and spec[1] == mode)}
             env_mode = "power" if mode == "references" else mode
             if not group:
@@ -157,9 +159,10 @@ def main(argv: list[str] | None = None) -> int:
             means = table[table["episode"] == "mean"].set_index("controller")
             for name in group:
                 spec = controllers[name]
+                seconds = 0.0 if spec is None else ppo[preset, spec[1]][2] if spec[0] == "ppo" else spec[2]
                 rows.append({"preset": preset, "controller": name,
                              **{v: float(means.loc[name, k]) for k, v in COLUMNS.items()},
-                             "training [min]": (spec[2] / 60.0) if spec is not None else 0.0})
+                             "training [min]": seconds / 60.0})
     frame = pd.DataFrame(rows)
     frame.to_csv(out / "learned_benchmark.csv", index=False)
     for preset, part in frame.groupby("preset", sort=False):
@@ -171,13 +174,26 @@ def main(argv: list[str] | None = None) -> int:
               f"{learned['return'].std(ddof=0):.1f}")
     print(f"\nretraining from scratch: demonstrations {t_demo / 60:.1f} min, cloning "
           + ", ".join(f"seed {s} {t / 60:.1f} min" for s, t in times.items())
-          + f"; PPO {args.ppo_steps} steps: " + ", ".join(f"{m} {v[2] / 60:.1f} min" for m, v in ppo.items()))
+          + f"; PPO {args.ppo_steps} steps: "
+          + ", ".join(f"{p} {m} {v[2] / 60:.1f} min" for (p, m), v in ppo.items()))
     _plot(curves, ppo, out / "learning_curves.png")
     print(f"wrote {out / 'learned_benchmark.csv'} and {out / 'learning_curves.png'}")
     return 0
 
 
-def _plot(curves: dict[str, dict[str, list]], ppo: dict[str, tuple], path: Path) -> None:
+def _factory(name: str, spec: tuple | None, ppo: dict[tuple[str, str], tuple], preset: str):  # noqa: ANN202
+    """The controller factory of one benchmark row on ``preset``."""
+    from baselines.registry import get_factory  # noqa: PLC0415
+
+    if spec is None:
+        return get_factory(name)
+    if spec[0] == "ppo":
+        model = ppo[preset, spec[1]][0]
+        return lambda: SB3Policy(model)
+    return spec[0]
+
+
+def _plot(curves: dict[str, dict[str, list]], ppo: dict[tuple[str, str], tuple], path: Path) -> None:
     """Behaviour cloning's validation loss per epoch (per device kind) and PPO's training returns."""
     import matplotlib  # noqa: PLC0415
 
@@ -190,10 +206,10 @@ def _plot(curves: dict[str, dict[str, list]], ppo: dict[str, tuple], path: Path)
             ax.plot(np.arange(1, len(c[kind]) + 1), c[kind], label=name)
         ax.set(title=f"behaviour cloning, {kind}: validation MSE", xlabel="epoch", yscale="log")
         ax.legend(fontsize=7)
-    for mode, (_, returns, _) in ppo.items():
+    for (preset, mode), (_, returns, _) in ppo.items():
         if len(returns):
-            axes[3].plot(np.arange(len(returns)), returns, label=f"PPO, {mode} actions", lw=0.8)
-    axes[3].set(title="PPO training returns (winter-high-der)", xlabel="training episode", ylabel="return")
+            axes[3].plot(np.arange(len(returns)), returns, label=f"PPO, {mode} actions, {preset}", lw=0.8)
+    axes[3].set(title="PPO training returns", xlabel="training episode", ylabel="return")
     axes[3].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -145,7 +145,9 @@ def efficiency(n_cells: int, worker_counts: tuple[int, ...] = (1, 2)) -> pd.Data
             cells = pd.read_parquet(Path(tmp) / "s")
             rows.append({"workers": workers, "cells": summary.ran, "failed": summary.failed,
                          "wall [s]": summary.run_s, "cells/s": summary.ran / summary.run_s,
-                         "median cell [s]": float(cells["wall_s"].median()), "load": _uptime().split("load")[-1]})
+                         "median cell [s]": float(cells["wall_s"].median()),
+                         "busy": float(cells["wall_s"].sum()) / (workers * summary.run_s),
+                         "load": _uptime().split("load")[-1]})
     frame = pd.DataFrame(rows)
     base = frame["cells/s"].iloc[0] / frame["workers"].iloc[0]
     frame.insert(5, "efficiency", frame["cells/s"] / (frame["workers"] * base))
@@ -178,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--presets", default=None, help="comma-separated presets (default: all)")
     parser.add_argument("--controllers", default=",".join(CONTROLLERS))
     parser.add_argument("--days", default="2016-01-15,2016-07-15", help="comma-separated days of the per-cell table")
-    parser.add_argument("--oracle-cells", type=int, default=8, help="oracle cells per efficiency run")
+    parser.add_argument("--oracle-cells", type=int, default=16, help="oracle cells per efficiency run")
+    parser.add_argument("--sections", default="cells,overhead,efficiency",
+                        help="what to measure (comma-separated; the projection needs all three)")
     parser.add_argument("--trivial", type=int, default=200, help="no-op Ray tasks")
     parser.add_argument("--same-work", type=int, default=20, help="rule_based cells in-process vs on Ray")
     args = parser.parse_args(argv)
@@ -190,33 +194,44 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {os.cpu_count()} cores; {_uptime()}\n")
 
     t0 = time.perf_counter()
-    per_cell = per_cell_seconds(presets, controllers, days)
+    sections = set(args.sections.split(","))
+    if "cells" in sections:
+        per_cell = per_cell_seconds(presets, controllers, days)
+        _print_per_cell(per_cell, days, controllers)
+    if "overhead" in sections:
+        over = ray_overhead(args.trivial, args.same_work)
+        print("\n## Ray's overhead per cell (local Ray, 1 warm worker)\n")
+        print(to_markdown(pd.DataFrame([{"quantity": k, "value": v} for k, v in over.items()])))
+    if "efficiency" in sections:
+        eff = efficiency(args.oracle_cells)
+        print(f"\n## Throughput of oracle cells (winter-high-der, {args.oracle_cells} days, warm workers; busy: "
+              "sum of cell seconds / (workers x wall))\n")
+        print(to_markdown(eff))
+    if {"cells", "overhead", "efficiency"} <= sections:
+        _print_projection(per_cell, over, float(eff["efficiency"].iloc[-1]))
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s; {_uptime()}")
+    return 0
+
+
+def _print_per_cell(per_cell: pd.DataFrame, days: list[str], controllers: list[str]) -> None:
     print(f"## Seconds per cell (in-process, one worker's work; median over {len(days)} day(s): "
           f"{', '.join(days)}; midnight to midnight)\n")
     print(to_markdown(per_cell))
     wide = per_cell.pivot(index="preset", columns="controller", values="median [s]")
     print("\n" + to_markdown(wide[[c for c in controllers if c in wide.columns]].reset_index()))
 
-    over = ray_overhead(args.trivial, args.same_work)
-    print("\n## Ray's overhead per cell (local Ray, 1 warm worker)\n")
-    print(to_markdown(pd.DataFrame([{"quantity": k, "value": v} for k, v in over.items()])))
 
-    eff = efficiency(args.oracle_cells)
-    print(f"\n## Throughput of oracle cells (winter-high-der, {args.oracle_cells} days, warm workers)\n")
-    print(to_markdown(eff))
-    efficiency_2 = float(eff["efficiency"].iloc[-1])
-
-    proj = projection(per_cell, max(over["overhead per cell [ms]"], 0.0) / 1e3, over["ray start [s]"],
-                      min(efficiency_2, 1.0))
-    if len(proj):
-        print(f"\n## Projection: every day of 2016 x presets x {{{', '.join(STUDY_CONTROLLERS)}}} on K workers "
-              f"(parallel efficiency {min(efficiency_2, 1.0):.2f} as measured from 1 to 2 workers, "
-              f"+{max(over['overhead per cell [ms]'], 0):.0f} ms Ray overhead per cell)\n")
-        print(to_markdown(proj))
-    else:
+def _print_projection(per_cell: pd.DataFrame, over: dict[str, float], efficiency_2: float) -> None:
+    eff = min(efficiency_2, 1.0)
+    overhead_ms = max(over["overhead per cell [ms]"], 0.0)
+    proj = projection(per_cell, overhead_ms / 1e3, over["ray start [s]"], eff)
+    if not len(proj):
         print("\n(no projection: needs the per-cell times of every preset for uncontrolled, rule_based and oracle)")
-    print(f"\ntotal {time.perf_counter() - t0:.0f} s; {_uptime()}")
-    return 0
+        return
+    print(f"\n## Projection: every day of 2016 x presets x {{{', '.join(STUDY_CONTROLLERS)}}} on K workers "
+          f"(parallel efficiency {eff:.2f} as measured from 1 to 2 workers, +{overhead_ms:.1f} ms Ray overhead "
+          "per cell, + Ray start + the longest cell)\n")
+    print(to_markdown(proj))
 
 
 if __name__ == "__main__":

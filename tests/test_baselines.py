@@ -178,11 +178,13 @@ def test_registry_lists_and_makes_controllers() -> None:
 
 
 # ------------------------------------------------------------------------------ stable-baselines3
-def test_ppo_smoke(tmp_path) -> None:
+def test_ppo_smoke(tmp_path, capsys) -> None:
     pytest.importorskip("stable_baselines3")
     from baselines.rl import SB3Controller, load, train_ppo
 
-    model = train_ppo(SCENARIO, total_timesteps=128, seed=0, n_steps=64, batch_size=32, n_epochs=1)
+    model = train_ppo(SCENARIO, total_timesteps=128, seed=0, n_steps=64, batch_size=32, n_epochs=1, progress=True)
+    shown = capsys.readouterr().err
+    assert "ppo" in shown and "128" in shown  # progress on stderr (the default on a terminal)
     model.save(tmp_path / "ppo.zip")
     controller = SB3Controller(load(tmp_path / "ppo.zip"))
     df = evaluate({"ppo": controller}, scenario=SCENARIO, episodes=1)

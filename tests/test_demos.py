@@ -53,3 +53,29 @@ def test_demos_resume_from_the_cache_and_refuse_bad_input(datasets_path, monkeyp
         demos.write_demos("winter-low-der", 1, 10_000, "thermogrid/test/held-out-v0", progress=False)
     with pytest.raises(ConfigError, match="preset"):
         demos.write_demos("no-such-preset", 1, 0, "thermogrid/test/x-v0", progress=False)
+
+
+def test_demos_command_writes_the_dataset_and_reports_bad_input(datasets_path, monkeypatch, capsys) -> None:
+    from thermogrid_env import cli
+
+    monkeypatch.setattr(demos, "oracle_actions", lambda scenario, seed: _middle_actions(scenario, seed))
+    assert cli.main(["demos", "--scenario", "winter-low-der", "--episodes", "1", "--seed", "5",
+                     "--dataset-id", DATASET, "--quiet"]) == 0
+    assert "1 episodes, 96 steps" in capsys.readouterr().out
+    assert minari.load_dataset(DATASET).total_episodes == 1
+    assert cli.main(["demos", "--scenario", "winter-low-der", "--episodes", "1", "--seed", "5",
+                     "--dataset-id", DATASET, "--quiet"]) == 1  # exists, no --overwrite
+    assert "--overwrite" in capsys.readouterr().err
+    assert cli.main(["demos", "--scenario", "winter-low-der", "--seed", "10000", "--quiet"]) == 1
+    assert "training seed" in capsys.readouterr().err
+    assert cli.main(["demos", "--scenario", "nope"]) == 2
+
+
+def _middle_actions(scenario: str, seed: int) -> np.ndarray:
+    """Uncontrolled-like actions of the right shape (no solve): every action at the space's middle."""
+    import gymnasium as gym
+
+    env = gym.make(f"ThermoGrid-{scenario}-v0")
+    env.reset(seed=seed)
+    space = env.action_space
+    return np.tile(((space.low + space.high) / 2).astype(np.float32), (96, 1))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import io
+import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -11,6 +14,7 @@ import pytest
 from baselines import RuleBasedController, UncontrolledController
 from thermogrid_env import evaluate
 from thermogrid_env.config import get_scenario
+from thermogrid_env.errors import ConfigError
 from thermogrid_env.envs.thermogrid_env import ThermoGridEnv
 from thermogrid_env.evaluation import ID_COLUMNS, EpisodeTrace
 from thermogrid_env.physics.powerflow import PowerFlowSolver
@@ -126,6 +130,37 @@ def test_controller_specs_are_checked() -> None:
         evaluate({"bad": 42}, scenario=SCENARIO)
     with pytest.raises(ValueError):
         evaluate({}, scenario=SCENARIO)
+
+
+def test_controllers_by_installed_name() -> None:
+    table = evaluate({"rule_based": "rule_based"}, scenario=SCENARIO, episodes=1, score=False)
+    assert table.loc[0, "return"] == evaluate({"rule_based": RuleBasedController}, scenario=SCENARIO,
+                                              episodes=1, score=False).loc[0, "return"]
+    with pytest.raises(ConfigError, match="no controller named 'nope'.*rule_based"):
+        evaluate({"x": "nope"}, scenario=SCENARIO, score=False)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_by_default_on_a_terminal_with_the_running_step(monkeypatch) -> None:
+    import thermogrid_env.evaluation as evaluation
+
+    class Slow(RuleBasedController):
+        def predict(self, *args, **kwargs):
+            time.sleep(0.02)  # a long step (an MPC re-plan) must show the step it is at
+            return super().predict(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "PROGRESS_DELAY_S", 0.0)
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    evaluate({"slow": Slow}, scenario=SCENARIO, episodes=1, score=False)  # progress=None: the default
+    shown = sys.stderr.getvalue()
+    assert "slow 1/1, step " in shown and "/96" in shown
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: silent by default
+    evaluate({"slow": Slow}, scenario=SCENARIO, episodes=1, score=False)
+    assert sys.stderr.getvalue() == ""
 
 
 def test_progress_line_and_trace_frame(recorded, capsys) -> None:

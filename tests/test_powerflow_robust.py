@@ -19,7 +19,7 @@ import pytest
 
 from thermogrid_env.errors import ConfigError, DataError, PowerFlowDiverged
 from thermogrid_env.network import Feeder, from_pandapower, load_feeder
-from thermogrid_env.physics import powerflow
+from thermogrid_env.physics import powerflow, powerflow_newton
 from thermogrid_env.physics.powerflow import DEFAULT_MAX_ITER, PowerFlowSolver, solve
 
 BACKENDS = ["numpy"] + (["numba"] if powerflow.HAS_NUMBA else [])
@@ -306,12 +306,12 @@ def test_newton_accepts_only_the_high_voltage_solution() -> None:
     rejects it (the solver then restarts from no load and finds the high root)."""
     r, x, v0 = 0.05, 0.02, 1.0
     f = _two_bus(r, x, v0)
-    nd = powerflow._newton_data(powerflow._precomputed(f, need_dense=False))
+    nd = powerflow_newton.newton_data(powerflow._precomputed(f, need_dense=False))
     s_pu = np.array([0.0, 3.0 + 1.0j])
     high = _two_bus_high_root(r, x, v0, 3.0, 1.0)
-    v, _ = powerflow._newton(nd, s_pu, nd.v_noload, 1e-12, 30)
+    v, _ = powerflow_newton.newton(nd, s_pu, nd.v_noload, 1e-12, 30)
     assert v is not None and abs(v[1]) == pytest.approx(high, abs=1e-12)
-    v_low, _ = powerflow._newton(nd, s_pu, np.array([1.0, 0.3 + 0.0j]), 1e-12, 30)
+    v_low, _ = powerflow_newton.newton(nd, s_pu, np.array([1.0, 0.3 + 0.0j]), 1e-12, 30)
     assert v_low is None
 
 

@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("cvxpy")
 
+from baselines.learned import LearnedController  # noqa: E402
 from baselines.mpc import MPCController  # noqa: E402
 from baselines.oracle import OracleController, plan_setpoints  # noqa: E402
 from baselines.rule_based import RuleBasedController  # noqa: E402
@@ -94,7 +95,7 @@ def test_perturbing_the_oracle_never_pays(oracle_days, preset) -> None:
 def test_oracle_bounds_the_shipped_controllers(preset) -> None:
     """On seeded days the oracle's simulated return is at least every shipped controller's."""
     controllers = {"uncontrolled": UncontrolledController, "rule_based": RuleBasedController,
-                   "oracle": OracleController}
+                   "learned": LearnedController, "oracle": OracleController}
     if preset == "winter-high-der":
         controllers["mpc"] = MPCController
     table = evaluate(controllers, preset, episodes=2, seed=0)
@@ -170,6 +171,7 @@ def episode_pair():
 @pytest.mark.parametrize("name,factory", [
     ("uncontrolled", UncontrolledController),
     ("rule_based", RuleBasedController),
+    ("learned", LearnedController),
     ("mpc", functools.partial(MPCController, replan_every=8)),
     ("mpc with EV arrival forecast", functools.partial(MPCController, replan_every=8,
                                                        ev_forecaster=EVSessionForecaster(n_training_episodes=10))),

@@ -402,6 +402,27 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demos(args: argparse.Namespace) -> int:
+    from thermogrid_env.demos import write_demos  # noqa: PLC0415
+
+    if args.scenario not in PRESETS:
+        raise _UsageError(f"unknown scenario {args.scenario!r}; available: {', '.join(PRESETS)}")
+    _check_min("--episodes", args.episodes, 1)
+    _check_min("--seed", args.seed, 0)
+    _check_min("--jobs", args.jobs, 1)
+    dataset_id = args.dataset_id or f"thermogrid/{args.scenario}/oracle-v0"
+    try:
+        dataset = write_demos(args.scenario, args.episodes, args.seed, dataset_id, jobs=args.jobs,
+                              overwrite=args.overwrite, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"{_fresh_line()}thermogrid demos: interrupted: the solved episodes are cached; run the same "
+              "command to resume", file=sys.stderr)
+        return _EXIT_INTERRUPTED
+    print(f"wrote Minari dataset {dataset_id!r}: {dataset.total_episodes} episodes, {dataset.total_steps} steps "
+          f"(load it with minari.load_dataset({dataset_id!r}))")
+    return 0
+
+
 def _add_sweep_parsers(sub: Any) -> None:
     swp = sub.add_parser("sweep", help="run a scenario x day (or seed) x controller grid on Ray, resumable",
                          description="Run every cell (one controller on one episode of one scenario) of the grid "
@@ -444,7 +465,7 @@ def _add_sweep_parsers(sub: Any) -> None:
 
 # ----------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``thermogrid`` (subcommands compare, list, scenarios, powerflow, sweep, report)."""
+    """The argument parser of ``thermogrid`` (subcommands compare, list, scenarios, powerflow, sweep, report, demos)."""
     parser = argparse.ArgumentParser(
         prog="thermogrid",
         description="ThermoGrid: LV feeder co-simulation with heat pumps, EVs and PV.",
@@ -490,6 +511,22 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--dt-s", type=int, default=900, help="step [s], dividing 900 (default 900)")
     pf.set_defaults(func=_cmd_powerflow)
     _add_sweep_parsers(sub)
+
+    dem = sub.add_parser("demos", help="oracle demonstrations on training days as a Minari dataset ([offline])",
+                         description="Solve the oracle on the episodes reset(seed=SEED + i), i < EPISODES "
+                                     "(training seeds only), play its actions through the environment and "
+                                     "store them as a Minari dataset (observations, actions, rewards, step "
+                                     "KPIs in the infos; reference scores uncontrolled/oracle). Solved "
+                                     "episodes are cached, so an interrupted run resumes.")
+    dem.add_argument("--scenario", default="winter-high-der", help=f"preset ({', '.join(PRESETS)})")
+    dem.add_argument("--episodes", type=int, default=10, help="episodes, >= 1 (default %(default)s)")
+    dem.add_argument("--seed", type=int, default=0, help="seed of the first episode, a training seed (default 0)")
+    dem.add_argument("--dataset-id", default=None,
+                     help="Minari dataset id (default thermogrid/<scenario>/oracle-v0)")
+    dem.add_argument("--jobs", type=int, default=1, help="processes solving the oracle, >= 1 (default 1)")
+    dem.add_argument("--overwrite", action="store_true", help="replace an existing dataset of that id")
+    dem.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true", help="no progress bar")
+    dem.set_defaults(func=_cmd_demos)
     return parser
 
 

@@ -28,6 +28,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,8 @@ def write_demos(scenario: str, episodes: int, seed: int, dataset_id: str, *, job
             raise ConfigError(f"Minari dataset {dataset_id!r} exists; pass overwrite=True (--overwrite) to replace it.")
         minari.delete_dataset(dataset_id)
     env_id = f"ThermoGrid-{scenario}-v0"
-    assert env_id in env_ids()
+    if env_id not in env_ids():  # a preset added after registration (the import registers them all)
+        raise ConfigError(f"{env_id} is not registered; import thermogrid_env before adding presets.")
     cache = _cache_dir(dataset_id)
     cache.mkdir(parents=True, exist_ok=True)
     todo = [s for s in seeds if not (cache / f"{s}.npy").exists()]
@@ -153,21 +155,36 @@ def write_demos(scenario: str, episodes: int, seed: int, dataset_id: str, *, job
         buffers.append(_play(env, s, actions, episode_id=i))
         oracle_returns.append(float(np.sum(buffers[-1].rewards)))
         reference_returns.append(_uncontrolled_return(scenario, s))
-    from minari.data_collector.episode_buffer import EpisodeBuffer  # noqa: PLC0415, F401 - the buffers' type
+    with warnings.catch_warnings():  # minari asks for an author e-mail; the project has none to give
+        warnings.filterwarnings("ignore", message=".*author_email.*")
+        dataset = _create(minari, dataset_id, buffers, env_id, scenario, seed, episodes, reference_returns, oracle_returns)
+    for f in cache.glob("*.npy"):
+        f.unlink()
+    cache.rmdir()
+    return dataset
 
-    dataset = minari.create_dataset_from_buffers(
+
+def _create(minari: Any, dataset_id: str, buffers: list, env_id: str, scenario: str, seed: int, episodes: int,
+            reference_returns: list[float], oracle_returns: list[float]) -> Any:
+    """The Minari dataset of the played buffers, with the project's reference scores."""
+    return minari.create_dataset_from_buffers(
         dataset_id=dataset_id, buffer=buffers, env=env_id, eval_env=env_id,
         algorithm_name="thermogrid oracle (distflow-socp, perfect foresight)", author="ThermoGrid",
-        code_permalink="https://github.com/thermogrid/thermogrid",
+        code_permalink=f"thermogrid-env=={_version()} (no public repository URL yet: the package version)",
         ref_min_score=float(np.mean(reference_returns)), ref_max_score=float(np.mean(oracle_returns)),
         description=(f"Oracle demonstrations on {scenario}: episode i is env.reset(seed={seed} + i), "
                      f"i < {episodes}; infos hold the step KPIs and raw cost terms."),
         data_format="arrow", requirements=["thermogrid-env"],
     )
-    for f in cache.glob("*.npy"):
-        f.unlink()
-    cache.rmdir()
-    return dataset
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("thermogrid-env")
+    except PackageNotFoundError:  # a source checkout that is not installed
+        return "unknown"
 
 
 def _play(env: Any, seed: int, actions: np.ndarray, episode_id: int) -> Any:

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from thermogrid_env.config import Scenario, get_scenario
-from thermogrid_env.errors import import_optional
+from thermogrid_env.errors import ConfigError, import_optional
 from thermogrid_env.sim.kpi import KPI_UNITS, KPIAccumulator
 
 __all__ = ["Controller", "ControllerSpec", "EpisodeTrace", "Traces", "evaluate", "resolve_controller"]
@@ -50,8 +50,10 @@ SCORE_REFERENCES: dict[str, str] = {"uncontrolled": "baselines.uncontrolled:Unco
 _REF_PREFIX = "__reference__"
 #: Returns of the references by (scenario, seed, reference), computed once per process.
 _REFERENCE_RETURNS: dict[tuple[Any, int, str], float] = {}
-#: Runs (controllers x episodes) from which ``progress=None`` shows progress on a terminal.
-_LONG_RUNS = 4
+#: With ``progress=None`` the bar appears on a terminal once the evaluation has run this long [s].
+PROGRESS_DELAY_S = 1.0
+#: Least time between two step updates of the bar [s].
+_STEP_UPDATE_S = 0.25
 
 
 @runtime_checkable
@@ -75,16 +77,20 @@ class Controller(Protocol):
         ...
 
 
-#: A controller or a zero-argument factory (e.g. a class) making one.
-ControllerSpec = Union[Controller, Callable[[], Controller]]
+#: A controller, a zero-argument factory (e.g. a class) making one, or an installed controller's name.
+ControllerSpec = Union[Controller, Callable[[], Controller], str]
 
 
 def resolve_controller(spec: Any) -> Controller:
-    """A controller from a controller or a zero-argument factory of one.
+    """A controller from a controller, a zero-argument factory of one, or an installed controller's
+    name (entry-point group ``thermogrid.controllers``, e.g. ``"mpc"``; ``thermogrid list controllers``).
 
     Raises:
         TypeError: Neither an object with ``predict`` nor a callable returning one.
+        ConfigError: A name that no installed controller has.
     """
+    if isinstance(spec, str):
+        spec = _registered(spec)
     if not isinstance(spec, type) and callable(getattr(spec, "predict", None)):
         return spec
     if callable(spec):
@@ -215,9 +221,9 @@ def _day(env: Any) -> str:
 
 
 def _run_episode(
-    env: Any, controller: Controller, seed: int, record: bool
+    env: Any, controller: Controller, seed: int, record: bool, on_step: Any = None
 ) -> tuple[dict[str, float], float, _Recorder | None]:
-    """Play one episode; returns (episode KPIs, return, recorder)."""
+    """Play one episode; returns (episode KPIs, return, recorder). ``on_step(k, n)`` after step k of n."""
     obs, _ = env.reset(seed=seed)
     hook = getattr(controller, "reset", None)
     if callable(hook):
@@ -235,39 +241,68 @@ def _run_episode(
         acc.add(info["kpi"])
         if recorder is not None:
             recorder.add(unwrapped, float(reward))
+        if on_step is not None:
+            on_step(unwrapped.step_index, unwrapped.simulator.n_steps)
         if terminated or truncated:
             break
     return acc.result(), total, recorder
 
 
 class _Progress:
-    """A tqdm bar if tqdm is installed, else one updating line on stderr; silent if disabled."""
+    """A tqdm bar if tqdm is installed, else one updating line on stderr; silent if disabled.
 
-    def __init__(self, total: int, enabled: bool) -> None:
+    Args:
+        total: Episodes to run.
+        enabled: Show anything at all.
+        delay_s: Show nothing before this much time has passed (quick runs stay quiet).
+    """
+
+    def __init__(self, total: int, enabled: bool, delay_s: float = 0.0) -> None:
         self.total, self.enabled, self.done = total, enabled, 0
+        self.delay_s, self._t0, self._last_step = delay_s, time.perf_counter(), 0.0
         self._bar = None
         if enabled:
             try:
                 from tqdm.auto import tqdm  # noqa: PLC0415 - optional
 
-                self._bar = tqdm(total=total, desc="evaluate", unit="episode", file=sys.stderr, leave=False)
+                self._bar = tqdm(total=total, desc="evaluate", unit="episode", file=sys.stderr, leave=False,
+                                 delay=delay_s)
             except ImportError:
                 self._bar = None
 
     def update(self, label: str) -> None:
+        """One episode finished."""
         self.done += 1
+        self._show(label, final=self.done == self.total)
+        if self.enabled and self._bar is not None:
+            self._bar.update(1)
+
+    def step(self, label: str, k: int, n: int) -> None:
+        """Step ``k`` of ``n`` of a running episode (throttled), so long episodes show movement."""
+        now = time.perf_counter()
+        if self.enabled and now - self._last_step >= _STEP_UPDATE_S:
+            self._last_step = now
+            self._show(f"{label}, step {k}/{n}", final=False)
+            if self._bar is not None:
+                self._bar.refresh()
+
+    def _show(self, label: str, final: bool) -> None:
         if not self.enabled:
             return
         if self._bar is not None:
             self._bar.set_postfix_str(label, refresh=False)
-            self._bar.update(1)
-        else:
-            end = "\n" if self.done == self.total else ""
-            print(f"\revaluate: {self.done}/{self.total} episodes ({label})", end=end, file=sys.stderr, flush=True)
+        elif time.perf_counter() - self._t0 >= self.delay_s:
+            print(f"\revaluate: {self.done}/{self.total} episodes ({label})", end="\n" if final else "",
+                  file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+def _shown(name: str) -> str:
+    """A run's name in the progress bar (the score's hidden references as such)."""
+    return f"score reference {name[len(_REF_PREFIX):]}" if name.startswith(_REF_PREFIX) else name
 
 
 def _make_env(scenario: Scenario, env_kwargs: Mapping[str, Any]) -> Any:
@@ -312,8 +347,9 @@ def evaluate(
         scenario: Preset name or :class:`~thermogrid_env.config.Scenario`.
         episodes: Episodes per controller; episode ``i`` uses ``reset(seed=seed + i)``.
         seed: Seed of the first episode.
-        progress: Show progress on stderr (tqdm if installed, else a plain line); ``None``: only
-            on a terminal and for runs of at least 4 controller-episodes.
+        progress: Show progress on stderr (tqdm if installed, else a plain line): episodes done and
+            the step of the running episode (serial runs). ``None`` (default): on a terminal, once
+            the evaluation has taken :data:`PROGRESS_DELAY_S` (quick runs stay quiet).
         record: Also return the per-step time series (:class:`EpisodeTrace`) of every run.
         env_kwargs: Further keyword arguments of the environment (e.g. ``forecaster``).
         jobs: Worker processes. With ``jobs > 1`` every (controller, episode) run is played in its
@@ -356,16 +392,16 @@ def evaluate(
     if not (isinstance(jobs, (int, np.integer)) and jobs >= 1):
         raise ValueError(f"evaluate: jobs must be an integer >= 1, got {jobs!r}.")
     scen = get_scenario(scenario)
-    runs = len(controllers) * episodes
     on_terminal = bool(getattr(sys.stderr, "isatty", lambda: False)())
-    show = progress if progress is not None else (runs >= _LONG_RUNS and on_terminal)
+    show = progress if progress is not None else on_terminal
     seeds = [seed + i for i in range(episodes)]
     hidden = _reference_runs(controllers, scen, seeds) if score else {}
     # the references act in physical power set-points: their runs drop a set-point action mode
     # (observation options do not change their returns)
     ref_kwargs = {k: v for k, v in dict(env_kwargs or {}).items() if k != "action_mode"}
     groups = [(dict(controllers), dict(env_kwargs or {}))] + ([(hidden, ref_kwargs)] if hidden else [])
-    bar = _Progress((len(controllers) + len(hidden)) * episodes, bool(show))
+    bar = _Progress((len(controllers) + len(hidden)) * episodes, bool(show),
+                    delay_s=PROGRESS_DELAY_S if progress is None else 0.0)
     rows: list[dict[str, Any]] = []
     traces: Traces = {}
     try:
@@ -389,10 +425,10 @@ def evaluate(
 
 
 def _play(env: Any, controller: Controller, name: str, episode: int, seed: int,
-          record: bool) -> tuple[dict[str, Any], EpisodeTrace | None]:
+          record: bool, on_step: Any = None) -> tuple[dict[str, Any], EpisodeTrace | None]:
     """One episode of one controller: its KPI row and, if recorded, its trace."""
     t0 = time.perf_counter()
-    kpis, ret, recorder = _run_episode(env, controller, seed, record)
+    kpis, ret, recorder = _run_episode(env, controller, seed, record, on_step)
     row = {"controller": name, "episode": episode, "seed": seed, "start_day": _day(env.unwrapped),
            "return": ret, **kpis, "n_steps": env.unwrapped.step_index, "wall_s": time.perf_counter() - t0}
     return row, (recorder.trace(env.unwrapped, name, episode, seed) if recorder is not None else None)
@@ -408,11 +444,13 @@ def _evaluate_serial(controllers: Mapping[str, ControllerSpec], scenario: Scenar
         own_rows = []
         try:
             for i in range(episodes):
-                row, trace = _play(env, controller, name, i, seed + i, record)
+                label = f"{_shown(name)} {i + 1}/{episodes}"
+                row, trace = _play(env, controller, name, i, seed + i, record,
+                                   on_step=lambda k, n, label=label: bar.step(label, k, n))
                 own_rows.append(row)
                 if trace is not None:
                     traces.setdefault(name, []).append(trace)
-                bar.update(f"{name} {i + 1}/{episodes}")
+                bar.update(label)
         finally:
             env.close()
         rows.extend(own_rows)
@@ -454,7 +492,7 @@ def _evaluate_parallel(controllers: Mapping[str, ControllerSpec], scenario: Scen
         for future in as_completed(futures):
             name, i = futures[future]
             results[(name, i)] = future.result()
-            bar.update(f"{name} {i + 1}/{episodes}")
+            bar.update(f"{_shown(name)} {i + 1}/{episodes}")
     except BrokenProcessPool as exc:
         pool.shutdown(wait=False, cancel_futures=True)
         raise RuntimeError(
@@ -475,12 +513,15 @@ def _evaluate_parallel(controllers: Mapping[str, ControllerSpec], scenario: Scen
 
 
 def _registered(name: str) -> Any:
-    """The factory registered under a reference name (entry point, else the in-tree target)."""
+    """The factory registered under a controller name (entry point, else a reference's in-tree target)."""
     from importlib import import_module  # noqa: PLC0415
     from importlib.metadata import entry_points  # noqa: PLC0415
 
-    target = next((ep.value for ep in entry_points(group="thermogrid.controllers") if ep.name == name),
-                  SCORE_REFERENCES[name])
+    points = {ep.name: ep.value for ep in entry_points(group="thermogrid.controllers")}
+    target = points.get(name, SCORE_REFERENCES.get(name))
+    if target is None:
+        raise ConfigError(f"no controller named {name!r} is installed; installed: {', '.join(sorted(points))} "
+                          "(thermogrid list controllers).")
     module, _, attr = target.partition(":")
     obj: Any = import_module(module.strip())
     for part in attr.strip().split("."):
@@ -492,6 +533,8 @@ def _is_default_reference(name: str, spec: Any) -> bool:
     """Whether ``spec`` run under ``name`` is the registered reference with its defaults."""
     if name not in SCORE_REFERENCES:
         return False
+    if isinstance(spec, str):
+        return spec == name
     try:
         return spec is _registered(name)
     except Exception:  # noqa: BLE001 - an extra missing: not the reference

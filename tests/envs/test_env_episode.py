@@ -14,6 +14,7 @@ from thermogrid_env.network.limits import l_max_pu
 from thermogrid_env.config import get_scenario
 from thermogrid_env.envs import ThermoGridEnv
 from thermogrid_env.envs.thermogrid_env import REWARD_TERMS
+from thermogrid_env.errors import ConfigError
 from thermogrid_env.sim.kpi import KPI_UNITS
 
 
@@ -180,3 +181,30 @@ def test_violation_terms_under_full_load() -> None:
         seen_o |= raw["overload"] > 0
         assert reward == pytest.approx(-sum(info["reward_terms"].values()), rel=1e-12)
     assert seen_v and seen_o
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_adversarial_legal_actions_on_the_rural_feeder_never_raise(seed) -> None:
+    """Every device at full power, PV absorbing reactive power (the issue's case that crashed
+    ``step()``): every step returns; a step without a power-flow solution terminates the episode
+    with its reason and the collapse penalty, and ending early never pays."""
+    env = ThermoGridEnv("winter-high-der-rural")
+    env.reset(seed=seed)
+    action = np.ones(env.action_space.shape, np.float32)
+    action[env.action_spec.slices()["pv_q"]] = -1.0
+    total, steps = 0.0, 0
+    while True:
+        _, reward, terminated, truncated, info = env.step(action)
+        total, steps = total + reward, steps + 1
+        assert math.isfinite(reward)
+        if terminated:
+            assert "voltage collapse" in info["termination_reason"]
+            ctx_lv = env.simulator.feeder.n_bus - 1
+            penalty = ctx_lv * 0.5 * env.scenario.v_min_pu * (env.scenario.n_steps - steps + 1)
+            assert info["reward_terms_raw"]["voltage"] >= penalty - 1e-9
+            break
+        if truncated:
+            break
+    assert terminated and steps < env.scenario.n_steps  # this adversarial day does collapse the feeder
+    with pytest.raises(ConfigError, match="reset"):  # an ended episode must be reset
+        env.step(action)

@@ -31,7 +31,6 @@ A step whose power flow has no solution (voltage collapse) is not an exception: 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 

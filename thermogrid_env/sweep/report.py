@@ -36,6 +36,8 @@ REPORT_COLUMNS: dict[str, tuple[str, float, str]] = {
     "cost_eur": ("cost_eur", 1.0, "cost [EUR]"),
 }
 DAYS_IN_YEAR = 366
+#: Below this magnitude a total prints as 0 (solver tolerance, e.g. 1e-12 kWh of EV energy missing).
+_NUMERICAL_ZERO = 1e-6
 #: Score references (controller names of the sweep).
 REFERENCES = ("uncontrolled", "oracle")
 
@@ -133,7 +135,9 @@ def _fmt(value: float) -> str:
     if not np.isfinite(value):
         return "n/a"
     mag = abs(value)
-    return f"{value:.1f}" if mag >= 100 else f"{value:.3f}" if mag >= 1 else "0" if value == 0 else f"{value:.4g}"
+    if mag < _NUMERICAL_ZERO:
+        return "0"
+    return f"{value:.1f}" if mag >= 100 else f"{value:.3f}" if mag >= 1 else f"{value:.4g}"
 
 
 def format_report(cells: pd.DataFrame, out: str | Path = "") -> str:
