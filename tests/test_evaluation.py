@@ -158,6 +158,11 @@ def test_progress_by_default_on_a_terminal_with_the_running_step(monkeypatch) ->
     evaluate({"slow": Slow}, scenario=SCENARIO, episodes=1, score=False)  # progress=None: the default
     shown = sys.stderr.getvalue()
     assert "slow 1/1, step " in shown and "/96" in shown
+    monkeypatch.setattr(evaluation, "PROGRESS_DELAY_S", 60.0)  # a run shorter than the delay stays quiet
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    evaluate({"slow": Slow}, scenario=SCENARIO, episodes=1, score=False)
+    assert sys.stderr.getvalue() == ""
+    monkeypatch.setattr(evaluation, "PROGRESS_DELAY_S", 0.0)
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: silent by default
     evaluate({"slow": Slow}, scenario=SCENARIO, episodes=1, score=False)
     assert sys.stderr.getvalue() == ""

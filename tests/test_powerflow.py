@@ -12,22 +12,13 @@ import numpy as np
 import pytest
 
 from thermogrid_env.errors import ConfigError, PowerFlowDiverged
+from powerflow_cases import two_bus
 from thermogrid_env.network import Feeder
 from thermogrid_env.physics import powerflow
 from thermogrid_env.physics.powerflow import PowerFlowSolver, solve
 
 BACKENDS = ["numpy"] + (["numba"] if powerflow.HAS_NUMBA else [])
 needs_numba = pytest.mark.skipif(not powerflow.HAS_NUMBA, reason="numba not installed")
-
-
-def _two_bus(r: float = 0.05, x: float = 0.02, v0: float = 1.02) -> Feeder:
-    return Feeder(
-        name="two-bus", parent=[-1, 0], bus_ids=[0, 1], bus_names=["s", "l"],
-        v_base_kv=[0.4, 0.4], s_base_kva=100.0, v_slack_pu=v0,
-        g_bus_pu=np.zeros(2), b_bus_pu=np.zeros(2), v_min_pu=[0.9, 0.9], v_max_pu=[1.1, 1.1],
-        r_pu=[r], x_pu=[x], g_from_pu=[0.0], b_from_pu=[0.0], tap_ratio=[1.0], shift_deg=[0.0],
-        i_max_a=[200.0], s_max_kva=[np.inf], is_transformer=[False],
-    )
 
 
 def _random_feeder(n_bus: int = 30, seed: int = 0) -> Feeder:
@@ -72,7 +63,7 @@ def _loads(feeder: Feeder, shape: tuple[int, ...] = (), seed: int = 1, scale: fl
 )
 def test_two_bus_closed_form(backend, p_kw, q_kvar) -> None:
     r, x, v0 = 0.05, 0.02, 1.02
-    f = _two_bus(r, x, v0)
+    f = two_bus(r, x, v0)
     res = solve(f, [0.0, p_kw], [0.0, q_kvar], backend=backend)
     # DistFlow with l = (P^2 + Q^2) / v0^2 at the sending end and v1 = |V1|^2:
     # v1 = v0^2 - 2 (r P + x Q) + |z|^2 l with P = p + r l, Q = q + x l, l = (p^2 + q^2) / v1.
@@ -287,7 +278,7 @@ def test_distflow_identities(backend) -> None:
 
 
 def test_currents_and_loading() -> None:
-    f = _two_bus()
+    f = two_bus(v0=1.02)
     res = solve(f, [0.0, 30.0], [0.0, 10.0])
     i_a = np.abs(30.0 + 10.0j) / (np.sqrt(3) * 0.4 * res.v_pu[1])
     assert res.i_a[0] == pytest.approx(i_a, rel=1e-9)

@@ -13,13 +13,12 @@ shipped SimBench nets (:data:`EXACT_V_TOL_PU`).
 from __future__ import annotations
 
 import copy
-import importlib.util
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from powerflow_cases import reference_module
 from thermogrid_env.network import from_pandapower
 from thermogrid_env.network.from_pandapower import PandapowerImportWarning
 from thermogrid_env.physics import powerflow
@@ -33,15 +32,7 @@ EXACT_V_TOL_PU = 1e-9
 BACKENDS = ["numpy"] + (["numba"] if powerflow.HAS_NUMBA else [])
 
 
-def _load_reference_module():
-    path = Path(__file__).parent / "data" / "make_powerflow_reference.py"
-    spec = importlib.util.spec_from_file_location("make_powerflow_reference", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-REF = _load_reference_module()
+REF = reference_module()
 CASE_IDS = [(name, case) for name in REF.NETWORKS for case in REF.CASES]
 MODELS = REF.TRAFO_MODELS
 

@@ -10,13 +10,12 @@ pandapower and simbench.
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from powerflow_cases import reference_module, two_bus
 from thermogrid_env.errors import ConfigError, DataError, PowerFlowDiverged
 from thermogrid_env.network import Feeder, from_pandapower, load_feeder
 from thermogrid_env.physics import powerflow, powerflow_newton
@@ -26,15 +25,7 @@ BACKENDS = ["numpy"] + (["numba"] if powerflow.HAS_NUMBA else [])
 V_TOL_PU = 1e-9  # against pandapower's Newton-Raphson (tolerance_mva=1e-12)
 
 
-def _load_reference_module():
-    path = Path(__file__).parent / "data" / "make_powerflow_reference.py"
-    spec = importlib.util.spec_from_file_location("make_powerflow_reference", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-REF = _load_reference_module()
+REF = reference_module()
 
 
 @pytest.fixture(scope="module")
@@ -53,24 +44,14 @@ def _max_dv(feeder: Feeder, v_pu: np.ndarray, ref: dict) -> float:
     return float(np.abs(v_pu[idx] - ref["vm_pu"]).max())
 
 
-def _two_bus(r: float = 0.05, x: float = 0.02, v0: float = 1.0) -> Feeder:
-    return Feeder(
-        name="two-bus", parent=[-1, 0], bus_ids=[0, 1], bus_names=["s", "l"],
-        v_base_kv=[0.4, 0.4], s_base_kva=100.0, v_slack_pu=v0,
-        g_bus_pu=np.zeros(2), b_bus_pu=np.zeros(2), v_min_pu=[0.9, 0.9], v_max_pu=[1.1, 1.1],
-        r_pu=[r], x_pu=[x], g_from_pu=[0.0], b_from_pu=[0.0], tap_ratio=[1.0], shift_deg=[0.0],
-        i_max_a=[200.0], s_max_kva=[np.inf], is_transformer=[False],
-    )
-
-
-def _two_bus_nose(r: float, x: float, v0: float, p0: float, q0: float) -> float:
+def __two_bus_nose(r: float, x: float, v0: float, p0: float, q0: float) -> float:
     """Load factor of the nose point for loads ``lam (p0 + j q0)`` [pu]: where the discriminant
     of ``v1^2 - (v0^2 - 2 lam (r p0 + x q0)) v1 + lam^2 |z|^2 |s0|^2 = 0`` vanishes."""
     a, zs = r * p0 + x * q0, np.hypot(r, x) * np.hypot(p0, q0)
     return v0**2 / (2 * (a + zs))  # v0^2 - 2 lam a = 2 lam |z| |s0| (positive root)
 
 
-def _two_bus_high_root(r: float, x: float, v0: float, p: float, q: float) -> float:
+def __two_bus_high_root(r: float, x: float, v0: float, p: float, q: float) -> float:
     b = v0**2 - 2 * (r * p + x * q)
     return float(np.sqrt((b + np.sqrt(b**2 - 4 * (r**2 + x**2) * (p**2 + q**2))) / 2))
 
@@ -80,18 +61,18 @@ def _two_bus_high_root(r: float, x: float, v0: float, p: float, q: float) -> flo
 @pytest.mark.parametrize("fraction", [0.9, 0.99, 0.9999])
 def test_two_bus_converges_up_to_the_nose_point(backend, fraction) -> None:
     r, x, v0, p0, q0 = 0.05, 0.02, 1.0, 1.0, 0.3
-    lam = fraction * _two_bus_nose(r, x, v0, p0, q0)
-    res = solve(_two_bus(r, x, v0), [0.0, lam * p0 * 100], [0.0, lam * q0 * 100], backend=backend)
-    assert res.v_pu[1] == pytest.approx(_two_bus_high_root(r, x, v0, lam * p0, lam * q0), abs=1e-9)
+    lam = fraction * __two_bus_nose(r, x, v0, p0, q0)
+    res = solve(two_bus(r, x, v0), [0.0, lam * p0 * 100], [0.0, lam * q0 * 100], backend=backend)
+    assert res.v_pu[1] == pytest.approx(__two_bus_high_root(r, x, v0, lam * p0, lam * q0), abs=1e-9)
     assert np.all(np.isfinite(res.v_complex_pu))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_two_bus_beyond_the_nose_point_raises(backend) -> None:
     r, x, v0, p0, q0 = 0.05, 0.02, 1.0, 1.0, 0.3
-    lam = 1.001 * _two_bus_nose(r, x, v0, p0, q0)
+    lam = 1.001 * __two_bus_nose(r, x, v0, p0, q0)
     with pytest.raises(PowerFlowDiverged, match="nose point") as info:
-        solve(_two_bus(r, x, v0), [0.0, lam * p0 * 100], [0.0, lam * q0 * 100], backend=backend)
+        solve(two_bus(r, x, v0), [0.0, lam * p0 * 100], [0.0, lam * q0 * 100], backend=backend)
     assert info.value.batch_indices == (0,)
 
 
@@ -100,11 +81,11 @@ def test_stopping_rule_accounts_for_slow_contraction(backend) -> None:
     """Near the nose the sweep's step underestimates the error by 1 / (1 - rho); the stopping rule
     bounds the error itself, so the sweep alone (no fallback) lands within tol_pu."""
     r, x, v0, p0, q0 = 0.05, 0.02, 1.0, 1.0, 0.3
-    lam = 0.995 * _two_bus_nose(r, x, v0, p0, q0)
-    res = solve(_two_bus(r, x, v0), [0.0, lam * p0 * 100], [0.0, lam * q0 * 100], backend=backend,
+    lam = 0.995 * __two_bus_nose(r, x, v0, p0, q0)
+    res = solve(two_bus(r, x, v0), [0.0, lam * p0 * 100], [0.0, lam * q0 * 100], backend=backend,
                 max_iter=100_000, newton_max_iter=0)
     assert int(res.iterations) > 100  # it is slow here
-    exact = _two_bus_high_root(r, x, v0, lam * p0, lam * q0)
+    exact = __two_bus_high_root(r, x, v0, lam * p0, lam * q0)
     assert abs(res.v_pu[1] - exact) <= powerflow.DEFAULT_TOL_PU
 
 
@@ -305,10 +286,10 @@ def test_newton_accepts_only_the_high_voltage_solution() -> None:
     """Started next to the low-voltage root, Newton converges there; the determinant-sign check
     rejects it (the solver then restarts from no load and finds the high root)."""
     r, x, v0 = 0.05, 0.02, 1.0
-    f = _two_bus(r, x, v0)
+    f = two_bus(r, x, v0)
     nd = powerflow_newton.newton_data(powerflow._precomputed(f, need_dense=False))
     s_pu = np.array([0.0, 3.0 + 1.0j])
-    high = _two_bus_high_root(r, x, v0, 3.0, 1.0)
+    high = __two_bus_high_root(r, x, v0, 3.0, 1.0)
     v, _ = powerflow_newton.newton(nd, s_pu, nd.v_noload, 1e-12, 30)
     assert v is not None and abs(v[1]) == pytest.approx(high, abs=1e-12)
     v_low, _ = powerflow_newton.newton(nd, s_pu, np.array([1.0, 0.3 + 0.0j]), 1e-12, 30)
@@ -317,4 +298,4 @@ def test_newton_accepts_only_the_high_voltage_solution() -> None:
 
 def test_invalid_newton_option() -> None:
     with pytest.raises(ConfigError, match="newton_max_iter"):
-        PowerFlowSolver(_two_bus(), newton_max_iter=-1)
+        PowerFlowSolver(two_bus(), newton_max_iter=-1)

@@ -36,12 +36,11 @@ from typing import Any
 import numpy as np
 
 from thermogrid_env.config import PRESETS
+# INFO_KEYS: the KPI increments and raw cost terms stored in every step's info, flattened as
+# "kpi/<name>" and "reward_terms_raw/<name>" (Minari's arrow format keeps flat numeric columns).
+from thermogrid_env.envs.uniform_info import INFO_KEYS
 from thermogrid_env.errors import ConfigError, import_optional
 from thermogrid_env.splits import check_training_seed
-
-#: The KPI increments and raw cost terms stored in every step's info (uniform keys, floats), flattened as
-#: ``"kpi/<name>"`` and ``"reward_terms_raw/<name>"`` (Minari's arrow format keeps flat numeric columns).
-INFO_KEYS = ("kpi", "reward_terms_raw")
 
 
 def oracle_actions(scenario: str, seed: int, **solve_kwargs: Any) -> np.ndarray:
@@ -59,28 +58,6 @@ def oracle_actions(scenario: str, seed: int, **solve_kwargs: Any) -> np.ndarray:
     sol = solve_opf(opf_data_from_episode(env.episode, state=env.sim_state), **solve_kwargs)
     return np.stack([env.action_spec.from_setpoints(sol.sim_setpoints(k), dtype=np.float32)
                      for k in range(sol.n_periods)])
-
-
-def _uniform_info_wrapper(env: Any) -> Any:
-    """The env with infos of one structure at every step (Minari stores infos column-wise)."""
-    import gymnasium as gym  # noqa: PLC0415
-
-    from thermogrid_env.sim import costs  # noqa: PLC0415
-    from thermogrid_env.sim.kpi import KPI_UNITS  # noqa: PLC0415
-
-    class UniformInfo(gym.Wrapper):
-        """Keeps only ``info["kpi"]`` and ``info["reward_terms_raw"]`` (zeros at reset)."""
-
-        def reset(self, **kwargs: Any):
-            obs, _ = self.env.reset(**kwargs)
-            return obs, {"kpi": dict.fromkeys(KPI_UNITS, 0.0), "reward_terms_raw": dict.fromkeys(costs.TERM_NAMES, 0.0)}
-
-        def step(self, action: Any):
-            obs, reward, terminated, truncated, info = self.env.step(action)
-            keep = {key: {k: float(v) for k, v in info[key].items()} for key in INFO_KEYS}
-            return obs, reward, terminated, truncated, keep
-
-    return UniformInfo(env)
 
 
 def _cache_dir(dataset_id: str) -> Path:
@@ -111,9 +88,8 @@ def write_demos(scenario: str, episodes: int, seed: int, dataset_id: str, *, job
     """
     minari = import_optional("minari", "offline")
     import_optional("cvxpy", "opf")
-    import gymnasium as gym  # noqa: PLC0415
-
     from thermogrid_env.envs.registration import env_ids  # noqa: PLC0415
+    from thermogrid_env.envs.uniform_info import make_uniform_info  # noqa: PLC0415
 
     if scenario not in PRESETS:
         raise ConfigError(f"demos need a preset (recover_environment re-makes it by id); choose one of {sorted(PRESETS)}.")
@@ -148,13 +124,13 @@ def write_demos(scenario: str, episodes: int, seed: int, dataset_id: str, *, job
                 _solve_to_cache(scenario, s, cache)
                 bar.update(1)
     bar.close()
-    env = _uniform_info_wrapper(gym.make(env_id))
-    buffers, oracle_returns, reference_returns = [], [], []
+    env = make_uniform_info(env_id)
+    buffers, oracle_returns = [], []
     for i, s in enumerate(seeds):
         actions = np.load(cache / f"{s}.npy", allow_pickle=False)
         buffers.append(_play(env, s, actions, episode_id=i))
         oracle_returns.append(float(np.sum(buffers[-1].rewards)))
-        reference_returns.append(_uncontrolled_return(scenario, s))
+    reference_returns = _uncontrolled_returns(scenario, seeds)
     with warnings.catch_warnings():  # minari asks for an author e-mail; the project has none to give
         warnings.filterwarnings("ignore", message=".*author_email.*")
         dataset = _create(minari, dataset_id, buffers, env_id, scenario, seed, episodes, reference_returns, oracle_returns)
@@ -217,22 +193,13 @@ def _play(env: Any, seed: int, actions: np.ndarray, episode_id: int) -> Any:
                          infos={k: [float(x) for x in v] for k, v in infos.items()})
 
 
-def _uncontrolled_return(scenario: str, seed: int) -> float:
-    """The uncontrolled reference's return on an episode (the dataset's reference min score)."""
-    from thermogrid_env.evaluation import _registered  # noqa: PLC0415
+def _uncontrolled_returns(scenario: str, seeds: list[int]) -> list[float]:
+    """The uncontrolled reference's returns on the episodes (the dataset's reference min score)."""
+    from thermogrid_env.evaluation import evaluate  # noqa: PLC0415
 
-    from thermogrid_env.envs.thermogrid_env import ThermoGridEnv  # noqa: PLC0415
-
-    env = ThermoGridEnv(scenario)
-    obs, _ = env.reset(seed=seed)
-    ctrl = _registered("uncontrolled")()
-    ctrl.reset(env)
-    total, done = 0.0, False
-    while not done:
-        obs, r, term, trunc, _ = env.step(ctrl.predict(obs)[0])
-        total += float(r)
-        done = term or trunc
-    return total
+    table = evaluate({"uncontrolled": "uncontrolled"}, scenario, episodes=len(seeds), seed=seeds[0],
+                     progress=False, score=False)
+    return table.loc[table["episode"] != "mean", "return"].astype(float).tolist()
 
 
 class _NoBar:

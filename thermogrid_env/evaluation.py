@@ -279,8 +279,10 @@ class _Progress:
 
     def step(self, label: str, k: int, n: int) -> None:
         """Step ``k`` of ``n`` of a running episode (throttled), so long episodes show movement."""
+        if not self.enabled:
+            return
         now = time.perf_counter()
-        if self.enabled and now - self._last_step >= _STEP_UPDATE_S:
+        if now - self._t0 >= self.delay_s and now - self._last_step >= _STEP_UPDATE_S:  # (refresh ignores delay)
             self._last_step = now
             self._show(f"{label}, step {k}/{n}", final=False)
             if self._bar is not None:
@@ -445,8 +447,8 @@ def _evaluate_serial(controllers: Mapping[str, ControllerSpec], scenario: Scenar
         try:
             for i in range(episodes):
                 label = f"{_shown(name)} {i + 1}/{episodes}"
-                row, trace = _play(env, controller, name, i, seed + i, record,
-                                   on_step=lambda k, n, label=label: bar.step(label, k, n))
+                on_step = (lambda k, n, label=label: bar.step(label, k, n)) if bar.enabled else None
+                row, trace = _play(env, controller, name, i, seed + i, record, on_step=on_step)
                 own_rows.append(row)
                 if trace is not None:
                     traces.setdefault(name, []).append(trace)
