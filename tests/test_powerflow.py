@@ -300,3 +300,20 @@ def test_series_losses_plus_shunt_losses_equal_total_losses() -> None:
     assert float(res.p_loss_series_kw) == pytest.approx(float(np.sum(feeder.r_pu * res.l_pu)) * feeder.s_base_kva)
     assert float(res.p_loss_kw) == pytest.approx(float(res.p_loss_series_kw) + shunt_kw, rel=1e-8)
     assert shunt_kw == pytest.approx(1.2, rel=0.05)  # the 400 kVA transformer's no-load loss (pfe 1.2 kW)
+
+
+@needs_numba
+@pytest.mark.parametrize("shape", [(), (3, 4)])
+def test_compiled_step_quantities_equal_the_numpy_definitions(shape) -> None:
+    """The one-pass kernel a simulator step uses gives the lazy attributes' values (to rounding)."""
+    f = _random_feeder(50, seed=6)
+    p, q = _loads(f, shape)
+    p[..., 0], q[..., 0] = 3.0, -1.0  # a load at the slack bus enters the slack power
+    ref = solve(f, p, q)
+    fast = solve(f, p, q).compute_step_quantities()
+    assert "loading" in vars(fast) and "loading" not in vars(ref)  # computed by the kernel, not lazily
+    scale = np.abs(p).sum(axis=-1).max()
+    for name in ("v_pu", "l_pu", "loading", "p_slack_kw", "p_loss_kw", "p_loss_series_kw", "transformer_loading"):
+        a, b = getattr(ref, name), getattr(fast, name)
+        assert np.shape(a) == np.shape(b) and type(a) is type(b), name
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-13 * scale, err_msg=name)

@@ -19,7 +19,10 @@ from thermogrid_env.physics.building import (
     heat_flows_kw,
     house_types,
     params_for_house_type,
+    candidate_house_types,
+    discretize_house_types,
     sample_house_params,
+    sample_house_type_index,
     steady_state_heat_kw,
 )
 
@@ -278,3 +281,22 @@ def test_closed_form_matches_van_loan_expm(dt_s):
     np.testing.assert_allclose(model.b_d, e[:, 2:4, 4:8], rtol=1e-11, atol=1e-15)
     np.testing.assert_allclose(model.a_mean, e[:, 0:2, 2:4] / h, rtol=0, atol=1e-13)
     np.testing.assert_allclose(model.b_mean, e[:, 0:2, 4:8] / h, rtol=1e-11, atol=1e-15)
+
+
+def test_type_index_draw_and_model_rows_are_those_of_the_house_by_house_path():
+    """The reset's fast path (draw indices, gather rows of the table's model) equals drawing the
+    parameters and discretising them: the same random stream, the same numbers."""
+    params, ids = sample_house_params(np.random.default_rng(5), 40, renovation_levels=(1, 3))
+    idx = sample_house_type_index(np.random.default_rng(5), 40, renovation_levels=(1, 3))
+    assert list(candidate_house_types((1, 3))[idx]) == list(ids)
+    gathered = discretize_house_types(candidate_house_types(), 900.0).take(
+        [list(candidate_house_types()).index(t) for t in ids])
+    direct = discretize(params, 900.0)
+    assert gathered.params == params
+    for name in ("a_d", "b_d", "a_mean", "b_mean"):
+        assert np.array_equal(getattr(gathered, name), getattr(direct, name)), name
+        assert not getattr(gathered, name).flags.writeable
+    for a, b in zip(gathered._coef + gathered._coef_mean, direct._coef + direct._coef_mean):
+        assert np.array_equal(a, b)
+    x = gathered.step(20.0, 15.0, 0.0, 3.0)
+    assert np.array_equal(x[0], direct.step(20.0, 15.0, 0.0, 3.0)[0])

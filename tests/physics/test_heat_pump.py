@@ -272,3 +272,17 @@ def test_shape_matches_simbench_profiles(emitter: str) -> None:
     assert abs(ours["flh_rated_h"] / parallel["flh_rated_h"].mean() - 1.0) <= 0.25
     heat_flh_h = heat_kw.sum() * 0.25 / design_load_kw
     assert 1200.0 <= heat_flh_h <= 2500.0
+
+
+def test_emitter_kind_cop_gathers_to_the_device_cop() -> None:
+    """One series per emitter kind, gathered per device, is the per-device COP number for number."""
+    t = np.linspace(-20.0, 25.0, 97)
+    for emitter in ("radiator", ("floor", "radiator", "floor", "radiator"), ("floor",) * 3):
+        params = hp.HeatPumpParams(p_rated_el_kw=np.ones(4 if isinstance(emitter, str) else len(emitter)),
+                                   emitter=emitter)
+        per_kind = hp.emitter_kind_cop(params, t)
+        assert per_kind.shape == (97, len(params._emitter_kinds))
+        expected = np.broadcast_to(hp.device_cop(params, t[:, None]), (97, params.n_devices))
+        assert np.array_equal(per_kind[:, params._emitter_index], expected)
+    with pytest.raises(DataError):
+        hp.emitter_kind_cop(params, [np.nan])

@@ -179,3 +179,44 @@ def test_heat_pump_households_do_not_count_electric_heating_twice() -> None:
     assert with_hp.household_p_kw[:, i].mean() < 0.5 * plain.household_p_kw[:, i].mean()
     np.testing.assert_array_equal(np.delete(with_hp.household_p_kw, i, axis=1),
                                   np.delete(plain.household_p_kw, i, axis=1))
+
+
+def test_community_houses_are_those_computed_house_by_house() -> None:
+    """The per-type catalogue the community sampler gathers from gives each house what sizing and
+    discretising that house on its own gives."""
+    from thermogrid_env.physics import heat_pump
+    from thermogrid_env.sim.community import T_DESIGN_C
+
+    h = sample_community(SCENARIO, np.random.default_rng(11)).houses
+    floor = np.array([t.endswith("r3") for t in h.house_type])
+    assert tuple(h.heat_pump.emitter) == tuple("floor" if f else "radiator" for f in floor)
+    design_kw = h.building.design_heat_load_kw(t_design_c=T_DESIGN_C)
+    for i in range(h.n):
+        sized = heat_pump.size_heat_pump(design_kw[i:i + 1], t_design_c=T_DESIGN_C, emitter=h.heat_pump.emitter[i])
+        assert h.p_max_kw[i] == sized[0]
+    assert h.building == building.params_for_house_type(h.house_type)
+    direct = building.discretize(h.building, SCENARIO.dt_s)
+    assert np.array_equal(h.model.a_d, direct.a_d) and np.array_equal(h.model.b_mean, direct.b_mean)
+
+
+def test_replacing_rows_of_a_batch_equals_building_it_with_those_episodes() -> None:
+    from thermogrid_env.sim.simulator import Simulator
+
+    eps = [sample_episode(SCENARIO, np.random.default_rng(s)) for s in range(5)]
+    batch = Simulator(eps[:3])
+    batch.replace_episodes([2, 0], [eps[3], eps[4]])
+    fresh = Simulator([eps[4], eps[1], eps[3]])
+    assert batch._arrays.keys() == fresh._arrays.keys()
+    for name, arr in fresh._arrays.items():
+        assert np.array_equal(batch._arrays[name], arr), name
+    state, v_pu, loading = batch.initial_rows([0, 2])
+    full = fresh.initial_state()
+    np.testing.assert_array_equal(state.t_envelope_c, full.t_envelope_c[[0, 2]])
+    np.testing.assert_array_equal(state.trafo.hot_spot_c, np.asarray(full.trafo.hot_spot_c)[[0, 2]])
+    np.testing.assert_array_equal(v_pu, fresh.initial_grid().v_pu[[0, 2]])
+    assert loading.shape == (2,)
+    with pytest.raises(ConfigError, match="rows"):
+        batch.replace_episodes([0, 1], [eps[0]])
+    other = sample_episode(get_scenario("summer-high-pv"), np.random.default_rng(0))
+    with pytest.raises(ConfigError):
+        batch.replace_episodes([1], [other])

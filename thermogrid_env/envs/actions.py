@@ -86,6 +86,22 @@ def _ratings(values: np.ndarray | None, n: int) -> np.ndarray:
     return arr
 
 
+def action_affine(hp_p_rated_kw: np.ndarray, ev_p_max_kw: np.ndarray, pv_s_inverter_kva: np.ndarray,
+                  v2g: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(scale, offset)`` of the affine map ``set-point = a * scale + offset`` from normalised actions.
+
+    Every block of the action is affine in ``a`` (:class:`ActionSpec`), so mapping an action is two
+    vector operations. The ratings may carry leading batch axes (``(..., n)`` each; the result is
+    ``(..., n_hp + n_ev + 2 n_pv)``), as the batched environment maps all its sub-environments at once.
+    """
+    ev_scale = ev_p_max_kw if v2g else 0.5 * ev_p_max_kw
+    ev_offset = np.zeros_like(ev_p_max_kw) if v2g else 0.5 * ev_p_max_kw
+    half = np.full(np.shape(pv_s_inverter_kva), 0.5)
+    scale = np.concatenate([0.5 * hp_p_rated_kw, ev_scale, half, pv_s_inverter_kva], axis=-1)
+    offset = np.concatenate([0.5 * hp_p_rated_kw, ev_offset, half, np.zeros_like(pv_s_inverter_kva)], axis=-1)
+    return scale, offset
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class ActionSpec:
     """Mapping between normalised actions and the physical set-points of one episode's devices.
@@ -112,12 +128,8 @@ class ActionSpec:
             object.__setattr__(self, name, _ratings(arr, arr.size))
         n_hp, n_ev, n_pv = self.n_hp, self.n_ev, self.n_pv
         object.__setattr__(self, "_bounds", (n_hp, n_hp + n_ev, n_hp + n_ev + n_pv, n_hp + n_ev + 2 * n_pv))
-        # every mapping is affine, set-point = a * scale + offset: two vector operations per step
-        ev_scale = self.ev_p_max_kw if self.v2g else 0.5 * self.ev_p_max_kw
-        ev_offset = np.zeros(n_ev) if self.v2g else 0.5 * self.ev_p_max_kw
-        scale = np.concatenate([0.5 * self.hp_p_rated_kw, ev_scale, np.full(n_pv, 0.5), self.pv_s_inverter_kva])
-        offset = np.concatenate([0.5 * self.hp_p_rated_kw, ev_offset, np.full(n_pv, 0.5), np.zeros(n_pv)])
-        object.__setattr__(self, "_affine", (scale, offset))
+        object.__setattr__(self, "_affine", action_affine(self.hp_p_rated_kw, self.ev_p_max_kw,
+                                                         self.pv_s_inverter_kva, self.v2g))
 
     @classmethod
     def from_episode(cls, episode: Episode) -> ActionSpec:

@@ -114,6 +114,26 @@ _FORECAST = (  # (quantity, component, unit, offset, scale, low, high, Forecast 
 )
 
 
+def ev_hours_per_soc(capacity_kwh: np.ndarray, efficiency: np.ndarray, p_max_kw: np.ndarray) -> np.ndarray:
+    """Hours of full-power charging per unit of state of charge, ``capacity / (efficiency p_max)`` [h]."""
+    return capacity_kwh / (efficiency * p_max_kw)
+
+
+def ev_schedule(arrival_step: np.ndarray, departure_step: np.ndarray, h_per_soc: np.ndarray, k: np.ndarray,
+                dt_h: float) -> np.ndarray:
+    """The EV block's schedule features at steps ``k``: ``(..., 3 n_ev)``.
+
+    Per EV: plugged in (0/1), time to departure [h] (capped at :data:`EV_TIME_CAP_H`) and full-power
+    hours per unit SoC, both 0 while not plugged in. The per-EV arrays are ``(..., n_ev)`` and ``k``
+    broadcasts against them (e.g. ``(T + 1, 1)`` for an episode's table, ``(B, 1)`` for the steps of
+    ``B`` environments).
+    """
+    plugged = (arrival_step <= k) & (k < departure_step)
+    to_dep_h = np.minimum((departure_step - k) * dt_h, EV_TIME_CAP_H)
+    return np.concatenate([plugged.astype(np.float64), np.where(plugged, to_dep_h, 0.0),
+                           np.where(plugged, np.broadcast_to(h_per_soc, plugged.shape), 0.0)], axis=-1)
+
+
 class ObservationSpec:
     """Declared observation layout, its space, and the fast per-step fill.
 
@@ -233,37 +253,44 @@ class ObservationSpec:
     # ------------------------------------------------------------------ per episode
     def episode_tables(self, episode: Episode) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The episode's per-step tables: exogenous "now" values ``(T + 1, 8)``, the EV schedule
-        ``(T + 1, 3 n_ev)`` (plugged, time to departure [h], full-power hours per unit SoC) and the EVs'
-        target SoC ``(n_ev,)``. Row ``T`` (after the last step) repeats the last step.
+        ``(T + 1, 3 n_ev)`` (:func:`ev_schedule`) and the EVs' target SoC ``(n_ev,)``. Row ``T`` (after
+        the last step) repeats the last step's exogenous values.
 
         Raises:
             ConfigError: The episode's device counts differ from the spec's.
         """
-        exo, c, scenario = episode.exogenous, episode.community, episode.scenario
-        if (c.n_hp, c.n_ev) != (self.n_hp, self.n_ev):
-            raise ConfigError(f"Episode has (n_hp, n_ev) = {(c.n_hp, c.n_ev)}, spec {(self.n_hp, self.n_ev)}.")
-        t = exo.n_steps
+        exo_table = self.exo_tables([episode])[0]
+        t, s = episode.exogenous.n_steps, episode.evs.sessions
+        k = np.arange(t + 1)[:, None]
+        ev_table = ev_schedule(s.arrival_step, s.departure_step,
+                               ev_hours_per_soc(s.capacity_kwh, s.efficiency, s.p_max_kw), k, episode.scenario.dt_h)
+        return exo_table, ev_table, np.array(s.soc_target, dtype=np.float64)
+
+    def exo_tables(self, episodes: Sequence[Episode]) -> np.ndarray:
+        """The exogenous "now" tables of ``B`` episodes of one scenario, ``(B, T + 1, 8)`` (the same
+        arithmetic for one or many: the batched environment resets many at once).
+
+        Raises:
+            ConfigError: An episode's device counts differ from the spec's.
+        """
+        for episode in episodes:
+            c = episode.community
+            if (c.n_hp, c.n_ev) != (self.n_hp, self.n_ev):
+                raise ConfigError(f"Episode has (n_hp, n_ev) = {(c.n_hp, c.n_ev)}, spec {(self.n_hp, self.n_ev)}.")
+        t = episodes[0].exogenous.n_steps
         rows = np.minimum(np.arange(t + 1), t - 1)  # the final observation repeats the last step
-        hour = 2.0 * np.pi * exo.hour_local[rows] / 24.0
-        doy = 2.0 * np.pi * (np.asarray(exo.day_of_year, dtype=np.float64)[rows] - 1.0) / 366.0
-        exo_table = np.column_stack([
-            np.sin(hour), np.cos(hour), np.sin(doy), np.cos(doy), exo.pv_per_kwp[rows],
-            exo.base_p_kw[rows].sum(axis=1), exo.t_ambient_c[rows], exo.price_eur_per_kwh[rows],
-        ])
-        ev_table = np.zeros((t + 1, 3 * self.n_ev))
-        ev_target = np.zeros(self.n_ev)
-        s = episode.evs.sessions
-        if episode.evs.n:
-            n = self.n_ev
-            k = np.arange(t + 1)[:, None]
-            plugged = (s.arrival_step[None, :] <= k) & (k < s.departure_step[None, :])
-            to_dep_h = np.minimum((s.departure_step[None, :] - k) * scenario.dt_h, EV_TIME_CAP_H)
-            h_per_soc = s.capacity_kwh / (s.efficiency * s.p_max_kw)
-            ev_table[:, :n] = plugged
-            ev_table[:, n:2 * n] = np.where(plugged, to_dep_h, 0.0)
-            ev_table[:, 2 * n:] = np.where(plugged, h_per_soc[None, :], 0.0)
-            ev_target = np.array(s.soc_target, dtype=np.float64)
-        return exo_table, ev_table, ev_target
+
+        def stacked(values: list[np.ndarray]) -> np.ndarray:
+            return np.stack(values)[:, rows]
+
+        exos = [e.exogenous for e in episodes]
+        hour = 2.0 * np.pi * stacked([x.hour_local for x in exos]) / 24.0
+        doy = 2.0 * np.pi * (stacked([x.day_of_year for x in exos]).astype(np.float64) - 1.0) / 366.0
+        return np.stack([
+            np.sin(hour), np.cos(hour), np.sin(doy), np.cos(doy), stacked([x.pv_per_kwp for x in exos]),
+            stacked([x.base_p_kw.sum(axis=1) for x in exos]), stacked([x.t_ambient_c for x in exos]),
+            stacked([x.price_eur_per_kwh for x in exos]),
+        ], axis=-1)
 
     def reset(self, episode: Episode) -> None:
         """Precompute the episode's per-step tables (:meth:`episode_tables`).

@@ -272,8 +272,10 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
                 "exceeds what the feeder can carry); the voltage term carries the collapse penalty")
         if terminated or truncated:
             info["episode_kpi"] = self._kpi.result()
-        v = res.v_pu if res.converged else np.zeros_like(res.v_pu)
-        self._grid = (v, np.nan_to_num(res.loading), float(res.hot_spot_c), float(np.nan_to_num(res.trafo_loading)))
+        if res.converged:  # (the grid is finite: no NaN to clean)
+            self._grid = (res.v_pu, res.loading, float(res.hot_spot_c), float(res.trafo_loading))
+        else:
+            self._grid = (np.zeros_like(res.v_pu), np.nan_to_num(res.loading), float(res.hot_spot_c), 0.0)
         return self._observation(), float(res.reward), terminated, truncated, info
 
     def reset(

@@ -40,7 +40,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from thermogrid_env.config import Scenario
-from thermogrid_env.envs.actions import setpoint_targets
+from thermogrid_env.envs.actions import action_affine, setpoint_targets
+from thermogrid_env.envs.observations import ev_hours_per_soc, ev_schedule
 from thermogrid_env.envs.thermogrid_env import ThermoGridEnv
 from thermogrid_env.errors import ConfigError
 from thermogrid_env.sim import costs
@@ -163,74 +164,72 @@ class ThermoGridVectorEnv(VectorEnv):
                                  "_start_day_local": mask.copy()}
 
     def _reset_rows(self, rows: np.ndarray) -> None:
-        """Draw new episodes for the given sub-environments and put them at their first step."""
+        """Draw new episodes for the given sub-environments and put them at their first step.
+
+        Each sub-environment draws its episode from its own generator (as a single environment
+        would); everything after the draw is done for all the rows at once.
+        """
         sc = self.scenario
         if sc.community_seed is not None and self._community is None:
             from thermogrid_env.sim.community import sample_community  # noqa: PLC0415
 
             self._community = sample_community(sc, np.random.default_rng(sc.community_seed))
+        rows = np.asarray(rows, dtype=np.intp)
+        episodes = []
         for i in rows:
             episode = sample_episode(sc, self._rngs[i], community=self._community)
             self._forecasters[i].reset(episode.exogenous, self._rngs[i])
             self.episodes[i] = episode
+            episodes.append(episode)
         if self.simulator is None:
             self.simulator = Simulator(list(self.episodes), powerflow_backend=self.template.powerflow_backend)
-            self._setup_tables()
-            st = self.simulator.initial_state()
-            self.sim_state = SimState(step=st.step.copy(), t_indoor_c=st.t_indoor_c.copy(),
-                                      t_envelope_c=st.t_envelope_c.copy(), ev_soc=st.ev_soc.copy(),
-                                      trafo=TransformerThermalState(*(np.array(x, dtype=float) for x in st.trafo)))
-            g = self.simulator.initial_grid()
-            self._grid = [g.v_pu.copy(), np.asarray(self.sim_state.trafo.hot_spot_c, dtype=float).copy(),
-                          np.asarray(g.trafo_loading, dtype=float).copy()]
-            rows = np.arange(self.num_envs)
+            self._allocate_tables()
+        else:
+            self.simulator.replace_episodes(rows, episodes)
+        self._set_tables(rows, episodes)
+        state, v_pu, loading = self.simulator.initial_rows(rows)
+        if self.sim_state is None:
+            self.sim_state = state
+            self._grid = [v_pu, np.array(state.trafo.hot_spot_c, dtype=float), loading]
         else:
             st = self.sim_state
-            for i in rows:
-                self.simulator.replace_episode(int(i), self.episodes[i])
-                self._set_tables(int(i))
-                k, t_in, t_env, soc, trafo = self.simulator.initial_row_state(int(i))
-                st.step[i], st.t_indoor_c[i], st.t_envelope_c[i], st.ev_soc[i] = k, t_in, t_env, soc
-                for field, value in zip(st.trafo, trafo):
-                    field[i] = value
-                g = self.simulator.powerflow.solve(self.simulator._arrays["base_p"][i, 0],
-                                                   self.simulator._arrays["base_q"][i, 0])
-                self._grid[0][i], self._grid[2][i] = g.v_pu, float(g.transformer_loading)
-                self._grid[1][i] = float(np.asarray(st.trafo.hot_spot_c)[i])
+            for field, value in zip(("step", "t_indoor_c", "t_envelope_c", "ev_soc"),
+                                    (state.step, state.t_indoor_c, state.t_envelope_c, state.ev_soc)):
+                getattr(st, field)[rows] = value
+            for field, value in zip(st.trafo, state.trafo):
+                field[rows] = value
+            self._grid[0][rows], self._grid[1][rows], self._grid[2][rows] = v_pu, state.trafo.hot_spot_c, loading
         for name in self._kpi:
             self._kpi[name][rows] = 0.0
         self._kpi_steps[rows] = 0
         self._done[rows] = False
 
-    def _setup_tables(self) -> None:
-        """Stacked per-episode tables: actions, observations, forecasts."""
+    def _allocate_tables(self) -> None:
+        """The stacked per-episode tables (actions, observations, forecasts), filled by :meth:`_set_tables`."""
         n, spec = self.num_envs, self.observation_spec
-        first = self.episodes[0]
-        t1 = first.exogenous.n_steps + 1
+        t1 = self.episodes[0].exogenous.n_steps + 1
         self._act_scale = np.zeros((n, self.single_action_space.shape[0]))
         self._act_offset = np.zeros_like(self._act_scale)
         self._exo_tables = np.zeros((n, t1, 8))
-        self._ev_tables = np.zeros((n, t1, 3 * spec.n_ev))
-        self._ev_targets = np.zeros((n, spec.n_ev))
+        self._ev_h_per_soc = np.zeros((n, spec.n_ev))
         self._fc_tables = [np.zeros((n, len(spec.quantiles), t1, spec.forecast_horizon_h))
                            for _ in spec._fc_blocks]
         self._ar = np.arange(n)
-        for i in range(n):
-            self._set_tables(i)
 
-    def _set_tables(self, i: int) -> None:
-        from thermogrid_env.envs.actions import ActionSpec  # noqa: PLC0415
-
-        episode, spec = self.episodes[i], self.observation_spec
-        act = ActionSpec.from_episode(episode)
-        self._act_scale[i], self._act_offset[i] = act._affine
-        self._exo_tables[i], self._ev_tables[i], self._ev_targets[i] = spec.episode_tables(episode)
+    def _set_tables(self, rows: np.ndarray, episodes: list[Episode]) -> None:
+        """Fill the tables of the given rows from their (new) episodes."""
+        a, spec = self.simulator._arrays, self.observation_spec
+        self._act_scale[rows], self._act_offset[rows] = action_affine(
+            a["hp_pmax"][rows], a["ev_pmax"][rows], a["pv_s"][rows], bool(self.scenario.ev_v2g))
+        self._exo_tables[rows] = spec.exo_tables(episodes)
+        self._ev_h_per_soc[rows] = ev_hours_per_soc(a["ev_cap"][rows], a["ev_eff"][rows], a["ev_pmax"][rows])
         if spec._fc_blocks:
-            tables = forecast_table(self._forecasters[i], episode.exogenous.n_steps, self._horizon_steps,
-                                    spec._fc_cols)
             attrs = ("t_ambient_c", "pv_per_kwp", "price_eur_per_kwh")
-            for (_, attr), out in zip(spec._fc_blocks, self._fc_tables):
-                out[i] = tables[attrs.index(attr)]
+            for i, episode in zip(rows, episodes):
+                tables = forecast_table(self._forecasters[i], episode.exogenous.n_steps, self._horizon_steps,
+                                        spec._fc_cols)
+                for (_, attr), out in zip(spec._fc_blocks, self._fc_tables):
+                    out[i] = tables[attrs.index(attr)]
 
     # ------------------------------------------------------------------ step
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
@@ -329,8 +328,10 @@ class ThermoGridVectorEnv(VectorEnv):
         st, ar = self.sim_state, self._ar
         k = np.minimum(st.step, self._exo_tables.shape[1] - 1)
         forecasts = tuple(tab[ar, :, k] for tab in self._fc_tables)
+        a = self.simulator._arrays
+        ev_rows = ev_schedule(a["ev_arrival"], a["ev_departure"], self._ev_h_per_soc, k[:, None], self.scenario.dt_h)
         self.observation_spec.observe_batch(
-            self._exo_tables[ar, k], self._ev_tables[ar, k], self._ev_targets, st.t_indoor_c, st.ev_soc,
+            self._exo_tables[ar, k], ev_rows, a["ev_soc_target"], st.t_indoor_c, st.ev_soc,
             self._grid[0], self._grid[1], self._grid[2], forecasts, self._obs)
         return self._obs.copy()
 

@@ -205,6 +205,53 @@ def params_for_house_type(type_ids: str | Sequence[str] | np.ndarray) -> Buildin
     return BuildingParams.from_table(table.loc[ids])
 
 
+def sample_house_type_index(rng: np.random.Generator, n: int, renovation_levels: Sequence[int] = (1, 2, 3),
+                            weights: Sequence[float] | None = None) -> np.ndarray:
+    """Draw ``n`` shipped house types as indices into :func:`candidate_house_types` of the levels.
+
+    The draw behind :func:`sample_house_params` (the same use of ``rng``), for callers that gather
+    per-type data themselves (the community sampler at every environment reset).
+
+    Args:
+        rng: The only source of randomness.
+        n: Number of houses, >= 1.
+        renovation_levels: Renovation levels to draw from (subset of 1, 2, 3).
+        weights: Relative draw weights aligned with :func:`candidate_house_types` of the levels.
+            ``None``: uniform.
+
+    Returns:
+        ``(n,)`` int indices.
+
+    Raises:
+        ConfigError: ``n < 1``, no type left, or invalid weights.
+    """
+    if int(n) != n or n < 1:
+        raise ConfigError(f"sample_house_params: n must be a positive integer, got {n!r}.")
+    ids = candidate_house_types(renovation_levels)
+    if not ids.size:
+        raise ConfigError(f"No house type has renovation level in {list(renovation_levels)}; use 1, 2, 3.")
+    if weights is None:
+        return rng.choice(ids.size, size=int(n), p=_uniform_weights(ids.size))
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (ids.size,):
+        raise ConfigError(f"weights must have {ids.size} entries (one per candidate type), got {w.shape}.")
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ConfigError("weights must be finite, non-negative and not all zero.")
+    return rng.choice(ids.size, size=int(n), p=w / w.sum())
+
+
+@lru_cache(maxsize=8)
+def _uniform_weights(k: int) -> np.ndarray:
+    p = np.ones(k) / float(k)  # the same numbers as ones(k) / ones(k).sum()
+    p.setflags(write=False)
+    return p
+
+
+def candidate_house_types(renovation_levels: Sequence[int] = (1, 2, 3)) -> np.ndarray:
+    """``(k,)`` ids of the shipped house types of the given renovation levels, in table order."""
+    return _candidates(tuple(int(r) for r in renovation_levels))[1]
+
+
 def sample_house_params(rng: np.random.Generator, n: int, renovation_levels: Sequence[int] = (1, 2, 3),
                         weights: Sequence[float] | None = None) -> tuple[BuildingParams, np.ndarray]:
     """Draw ``n`` houses from the shipped house types.
@@ -222,18 +269,19 @@ def sample_house_params(rng: np.random.Generator, n: int, renovation_levels: Seq
     Raises:
         ConfigError: ``n < 1``, no type left, or invalid weights.
     """
-    if int(n) != n or n < 1:
-        raise ConfigError(f"sample_house_params: n must be a positive integer, got {n!r}.")
+    idx = sample_house_type_index(rng, n, renovation_levels, weights)
     columns, ids = _candidates(tuple(int(r) for r in renovation_levels))
-    if not ids.size:
-        raise ConfigError(f"No house type has renovation level in {list(renovation_levels)}; use 1, 2, 3.")
-    w = np.ones(ids.size) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w.shape != (ids.size,):
-        raise ConfigError(f"weights must have {ids.size} entries (one per candidate type), got {w.shape}.")
-    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-        raise ConfigError("weights must be finite, non-negative and not all zero.")
-    idx = rng.choice(ids.size, size=int(n), p=w / w.sum())
-    return BuildingParams(**{f: columns[f][idx] for f in PARAM_FIELDS}), ids[idx]
+    return _trusted_params({f: columns[f][idx] for f in PARAM_FIELDS}), ids[idx]
+
+
+def _trusted_params(arrays: dict[str, np.ndarray]) -> BuildingParams:
+    """Parameters from ``(n,)`` float64 arrays that are rows of the validated table (no new checks)."""
+    params = object.__new__(BuildingParams)
+    for f in PARAM_FIELDS:
+        arr = arrays[f]
+        arr.setflags(write=False)
+        object.__setattr__(params, f, arr)
+    return params
 
 
 def discretize_house_types(type_ids: Sequence[str], dt_s: float) -> BuildingModel:
@@ -250,13 +298,7 @@ def discretize_house_types(type_ids: Sequence[str], dt_s: float) -> BuildingMode
         rows = np.array([index[str(t)] for t in type_ids], dtype=np.int64)
     except KeyError as exc:
         raise ConfigError(f"Unknown house type {exc.args[0]!r}.") from None
-    params = object.__new__(BuildingParams)  # rows of the validated table: no new checks needed
-    for f in PARAM_FIELDS:
-        arr = getattr(table_model.params, f)[rows]
-        arr.setflags(write=False)
-        object.__setattr__(params, f, arr)
-    return BuildingModel(params=params, dt_s=table_model.dt_s, a_d=table_model.a_d[rows], b_d=table_model.b_d[rows],
-                         a_mean=table_model.a_mean[rows], b_mean=table_model.b_mean[rows])
+    return table_model.take(rows)
 
 
 @lru_cache(maxsize=8)
@@ -355,6 +397,14 @@ def _flat_coefficients(a: np.ndarray, b: np.ndarray, a_i_m2: np.ndarray) -> tupl
     return out
 
 
+def _gathered(coef: tuple[np.ndarray, ...], rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Rows of :func:`_flat_coefficients`' output (read-only, contiguous)."""
+    out = tuple(c[rows] for c in coef)
+    for r in out:
+        r.setflags(write=False)
+    return out
+
+
 def _apply(coef: tuple[np.ndarray, ...], t_i, t_e, t_a, q_hp, q_int, g) -> tuple[np.ndarray, np.ndarray]:
     a11, a12, a21, a22, b1a, b1q, b2a, b2q, a_i_kw_per_w = coef
     q = q_hp + q_int + a_i_kw_per_w * g
@@ -413,6 +463,24 @@ class BuildingModel:
     def n_houses(self) -> int:
         """Number of houses ``n``."""
         return self.params.n_houses
+
+    def take(self, rows: np.ndarray) -> BuildingModel:
+        """The model of a subset (or a repetition) of its houses, ``rows`` an int index array.
+
+        Each house's matrices are its own, so the rows are gathered as they are: number for
+        number the discretisation of the gathered parameters, without recomputing it.
+        """
+        rows = np.asarray(rows, dtype=np.intp)
+        model = object.__new__(BuildingModel)
+        values = {"params": _trusted_params({f: getattr(self.params, f)[rows] for f in PARAM_FIELDS}),
+                  "dt_s": self.dt_s, "a_d": self.a_d[rows], "b_d": self.b_d[rows], "a_mean": self.a_mean[rows],
+                  "b_mean": self.b_mean[rows], "_coef": _gathered(self._coef, rows),
+                  "_coef_mean": _gathered(self._coef_mean, rows)}
+        for name, value in values.items():
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+            object.__setattr__(model, name, value)
+        return model
 
     def step(self, t_i_c: _Arr, t_e_c: _Arr, t_a_c: _Arr, q_hp_kw: _Arr, q_int_kw: _Arr = 0.0,
              g_sol_w_per_m2: _Arr = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -532,5 +600,5 @@ def discretize(params: BuildingParams, dt_s: float) -> BuildingModel:
 __all__ = [
     "INPUT_NAMES", "PARAM_FIELDS", "STATE_NAMES", "BuildingModel", "BuildingParams", "HeatFlows",
     "continuous_matrices", "discretize", "discretize_house_types", "heat_flows_kw", "house_types", "params_for_house_type",
-    "sample_house_params", "steady_state_heat_kw",
+    "sample_house_params", "sample_house_type_index", "candidate_house_types", "steady_state_heat_kw",
 ]  # fmt: skip

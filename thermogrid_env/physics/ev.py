@@ -159,10 +159,14 @@ class EVSessions:
         the valid ranges, so the checks of ``__init__`` are skipped there (tested against them).
         """
         obj = object.__new__(cls)
+        n = np.shape(fields["arrival_step"])
         for name in _FIELDS:
-            arr = np.array(fields[name], dtype=np.int64 if name in _INT_FIELDS else
-                           (np.bool_ if name in _BOOL_FIELDS else np.float64))
-            arr = np.array(np.broadcast_to(arr, np.shape(fields["arrival_step"])))
+            dtype = np.int64 if name in _INT_FIELDS else (np.bool_ if name in _BOOL_FIELDS else np.float64)
+            value = fields[name]
+            if isinstance(value, np.ndarray) and value.shape == n:
+                arr = value.astype(dtype, copy=True)  # own copy: the caller's array stays writable
+            else:
+                arr = np.full(n, value, dtype=dtype)
             arr.setflags(write=False)
             object.__setattr__(obj, name, arr)
         return obj

@@ -63,7 +63,7 @@ from thermogrid_env.errors import ConfigError, DataError
 # fmt: off
 __all__ = [
     "COP_REGRESSIONS", "DEFAULT_COP_CORRECTION", "DEFAULT_REGRESSION", "EMITTERS",
-    "HEATING_CURVES", "CopRegression", "HeatPumpParams", "clip_power", "cop", "device_cop",
+    "HEATING_CURVES", "CopRegression", "HeatPumpParams", "clip_power", "cop", "device_cop", "emitter_kind_cop",
     "electric_power_for_heat_kw", "heat_output_kw", "heating_curve_sink_c", "size_heat_pump",
 ]
 # fmt: on
@@ -260,8 +260,9 @@ class HeatPumpParams:
                     f"HeatPumpParams.emitter has {len(emitters)} entries for {p.size} devices; "
                     "give one emitter name per device or a single name."
                 )
-            for i, name in enumerate(emitters):
-                _check_emitter(name, f"HeatPumpParams.emitter[{i}]")
+            if not set(emitters) <= set(EMITTERS):  # (fast path: a reset builds these every episode)
+                for i, name in enumerate(emitters):
+                    _check_emitter(name, f"HeatPumpParams.emitter[{i}]")
             object.__setattr__(self, "emitter", emitters)
         corr = _check_correction(self.cop_correction, "HeatPumpParams.cop_correction")
         object.__setattr__(self, "cop_correction", corr)
@@ -340,6 +341,22 @@ def device_cop(params: HeatPumpParams, t_ambient_c: _ArrayLike) -> np.ndarray | 
     t = _finite_temperature(t_ambient_c, "t_ambient_c")
     d_offs, d_slopes = params._device_curves
     return _cop_from_lift(d_offs + (d_slopes - 1.0) * t, reg, params.cop_correction)
+
+
+def emitter_kind_cop(params: HeatPumpParams, t_ambient_c: _ArrayLike) -> np.ndarray:
+    """COP of each emitter kind present over a temperature series, ``(T, n_kinds)`` [-].
+
+    The kinds are in the order of ``params._emitter_kinds``, so ``[:, params._emitter_index]`` gives
+    every device's COP: the same numbers as :func:`device_cop` on ``t[:, None]``, from one series
+    per kind instead of one per device (an episode's COP table is built at every reset).
+
+    Raises:
+        DataError: Non-finite temperature.
+    """
+    reg = COP_REGRESSIONS[params.regression]
+    t = _finite_temperature(t_ambient_c, "t_ambient_c").reshape(-1, 1)
+    curves = np.array(params._kind_curves, dtype=np.float64).reshape(-1, 2)
+    return _cop_from_lift(curves[:, 0] + (curves[:, 1] - 1.0) * t, reg, params.cop_correction)
 
 
 def heat_output_kw(

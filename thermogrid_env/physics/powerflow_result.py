@@ -7,6 +7,7 @@ simulator step pays only for the quantities it reads.
 
 from __future__ import annotations
 
+import math
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -71,6 +72,16 @@ class ResultConstants:
     y_slack_conj: complex
     s_base_kva: float
     trafo_branch: int
+    step_cplx: np.ndarray = field(init=False, repr=False)
+    step_real: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:  # the stacked per-branch arrays of the compiled step pass
+        object.__setattr__(self, "parent_br", np.ascontiguousarray(self.parent_br, dtype=np.int64))
+        object.__setattr__(self, "from_slack", np.ascontiguousarray(self.from_slack, dtype=np.int64))
+        object.__setattr__(self, "step_cplx", np.ascontiguousarray(
+            np.stack([self.inv_tap, self.inv_z, self.y_from, self.y_to]).astype(np.complex128)))
+        object.__setattr__(self, "step_real", np.ascontiguousarray(
+            np.stack([self.inv_abs_tap, self.r_pu, self.load_from, self.load_to]).astype(np.float64)))
 
 
 _CONSTANTS: "weakref.WeakKeyDictionary[Feeder, ResultConstants]" = weakref.WeakKeyDictionary()
@@ -112,6 +123,64 @@ def result_constants(feeder: Feeder) -> ResultConstants:
     return const
 
 
+def _step_quantities_py(
+    v: np.ndarray, p_load: np.ndarray, q_load: np.ndarray, parent_br: np.ndarray, c_cplx: np.ndarray,
+    c_real: np.ndarray, from_slack: np.ndarray, y_slack_conj: complex, s_base: float, v_pu: np.ndarray,
+    l_pu: np.ndarray, loading: np.ndarray, scalars: np.ndarray,
+) -> None:
+    """The quantities a simulator step reads, for ``(B, n_bus)`` voltages, in one pass per snapshot.
+
+    The same formulas as the lazy attributes of :class:`PowerFlowResult` (which stay the reference:
+    tested equal to rounding; magnitudes as ``sqrt(re² + im²)``, not ``hypot``), compiled with numba, because a step reads all of them and numpy's
+    ~20 complex array operations cost more than the sweep itself. ``c_cplx`` stacks ``inv_tap,
+    inv_z, y_from, y_to`` and ``c_real`` ``inv_abs_tap, r_pu, load_from, load_to`` (per branch);
+    writes ``v_pu``, ``l_pu``, ``loading`` and ``scalars[:, :] = p_slack_kw, p_loss_kw,
+    p_loss_series_kw``.
+    """
+    n_batch, n_bus = v.shape
+    for b in range(n_batch):
+        vb = v[b]
+        for j in range(n_bus):
+            v_pu[b, j] = math.sqrt(vb[j].real * vb[j].real + vb[j].imag * vb[j].imag)
+        s_slack = 0j
+        loss_series = 0.0
+        for k in range(n_bus - 1):
+            v_int = vb[parent_br[k]] * c_cplx[0, k]
+            v_to = vb[k + 1]
+            i_ser = (v_int - v_to) * c_cplx[1, k]
+            l_k = i_ser.real * i_ser.real + i_ser.imag * i_ser.imag
+            l_pu[b, k] = l_k
+            loss_series += l_k * c_real[1, k]
+            i_f = i_ser + c_cplx[2, k] * v_int
+            i_t = i_ser - c_cplx[3, k] * v_to
+            i_from = math.sqrt(i_f.real * i_f.real + i_f.imag * i_f.imag) * c_real[0, k]
+            i_to = math.sqrt(i_t.real * i_t.real + i_t.imag * i_t.imag)
+            loading[b, k] = max(i_from * c_real[2, k], i_to * c_real[3, k])
+        for m in range(from_slack.shape[0]):
+            k = from_slack[m]
+            v_int = vb[parent_br[k]] * c_cplx[0, k]
+            i_ser = (v_int - vb[k + 1]) * c_cplx[1, k]
+            s_slack += v_int * (i_ser + c_cplx[2, k] * v_int).conjugate()
+        v0 = vb[0]
+        s_slack += (v0.real * v0.real + v0.imag * v0.imag) * y_slack_conj
+        s_slack += complex(p_load[b, 0], q_load[b, 0]) / s_base
+        p_slack = s_slack.real * s_base
+        total = 0.0
+        for j in range(n_bus):
+            total += p_load[b, j]
+        scalars[b, 0] = p_slack
+        scalars[b, 1] = p_slack - total
+        scalars[b, 2] = loss_series * s_base
+
+
+try:  # numba is optional (extra [fast]); without it the lazy numpy attributes are used
+    import numba as _numba
+
+    _step_quantities = _numba.njit(cache=True, nogil=True)(_step_quantities_py)
+except ImportError:  # pragma: no cover - depends on the environment
+    _step_quantities = None
+
+
 @dataclass(frozen=True, eq=False)
 class PowerFlowResult:
     """Converged AC power flow of a batch of snapshots; derived quantities are computed on access.
@@ -140,6 +209,33 @@ class PowerFlowResult:
     def converged(self) -> np.ndarray:
         """Whether each snapshot converged (always true for a returned result)."""
         return self.iterations > 0
+
+    def compute_step_quantities(self) -> PowerFlowResult:
+        """Compute what a simulator step reads (:attr:`v_pu`, :attr:`l_pu`, :attr:`loading`,
+        :attr:`p_slack_kw`, :attr:`p_loss_kw`, :attr:`p_loss_series_kw`, :attr:`transformer_loading`)
+        in one compiled pass (numba; equal to the attributes' numpy definitions to rounding) and return
+        ``self``. Without numba they stay lazy numpy attributes.
+        """
+        if _step_quantities is None:
+            return self
+        c, n = self._const, self.feeder.n_bus
+        batch = self.v_complex_pu.shape[:-1]
+        v = self.v_complex_pu.reshape(-1, n)
+        n_batch = v.shape[0]
+        v_pu, l_pu = np.empty((n_batch, n)), np.empty((n_batch, n - 1))
+        loading, scalars = np.empty((n_batch, n - 1)), np.empty((n_batch, 3))
+        _step_quantities(v, np.ascontiguousarray(self.p_load_kw, dtype=np.float64).reshape(-1, n),
+                         np.ascontiguousarray(self.q_load_kvar, dtype=np.float64).reshape(-1, n), c.parent_br,
+                         c.step_cplx, c.step_real, c.from_slack, c.y_slack_conj, c.s_base_kva, v_pu, l_pu,
+                         loading, scalars)
+        d = self.__dict__  # the lazy attributes read their instance-dict entry first
+        d["v_pu"], d["l_pu"] = v_pu.reshape(batch + (n,)), l_pu.reshape(batch + (n - 1,))
+        d["loading"] = loading.reshape(batch + (n - 1,))
+        for i, name in enumerate(("p_slack_kw", "p_loss_kw", "p_loss_series_kw")):
+            d[name] = scalars[:, i].reshape(batch)[()]
+        if c.trafo_branch >= 0:
+            d["transformer_loading"] = d["loading"][..., c.trafo_branch]
+        return self
 
     @_lazy
     def v_pu(self) -> np.ndarray:

@@ -99,20 +99,12 @@ def sample_community(scenario: Scenario, rng: np.random.Generator) -> Community:
 
     hp_load = _pick(rng, households, n_hp)
     if n_hp:
-        params, types = building.sample_house_params(rng, n_hp)
-        level = np.array([int(str(t).rsplit("r", 1)[-1]) for t in types])
-        floor = np.isin(level, _FLOOR_HEATING_LEVELS)
-        emitters = tuple("floor" if f else "radiator" for f in floor)
-        design_kw = params.design_heat_load_kw(t_design_c=T_DESIGN_C)
-        p_rated = np.where(
-            floor,
-            heat_pump.size_heat_pump(design_kw, t_design_c=T_DESIGN_C, emitter="floor"),
-            heat_pump.size_heat_pump(design_kw, t_design_c=T_DESIGN_C, emitter="radiator"),
-        )
-        model = building.discretize_house_types(types, float(scenario.dt_s))
+        catalogue = _house_catalogue(float(scenario.dt_s))
+        idx = building.sample_house_type_index(rng, n_hp)
+        model = catalogue.model.take(idx)
         houses = HeatPumpHouses(load=hp_load, bus=feeder.load_bus[hp_load], building=model.params,
-                                heat_pump=heat_pump.HeatPumpParams(p_rated_el_kw=p_rated, emitter=emitters),
-                                dt_s=float(scenario.dt_s), house_type=tuple(types), model=model)
+                                heat_pump=catalogue.heat_pumps(idx), dt_s=float(scenario.dt_s),
+                                house_type=tuple(catalogue.house_type[i] for i in idx), model=model)
     else:
         houses = HeatPumpHouses.empty(float(scenario.dt_s))
 
@@ -130,6 +122,44 @@ def sample_community(scenario: Scenario, rng: np.random.Generator) -> Community:
         pvs=pvs,
         transformer=_transformer(feeder),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class _HouseCatalogue:
+    """What a community needs of every shipped house type, computed once per step length.
+
+    The house type fixes a house's parameters, its ZOH model, its emitter (floor heating for the
+    advanced-refurbishment level, radiators otherwise) and its heat pump (sized for its design heat
+    load at :data:`T_DESIGN_C`), so a community's houses are rows of these (number for number what
+    computing them house by house gives: every step is elementwise).
+    """
+
+    house_type: tuple[str, ...]
+    model: building.BuildingModel
+    p_rated_el_kw: np.ndarray
+    emitter: tuple[str, ...]
+
+    def heat_pumps(self, idx: np.ndarray) -> heat_pump.HeatPumpParams:
+        """The heat pumps of the houses of types ``idx``."""
+        return heat_pump.HeatPumpParams(p_rated_el_kw=self.p_rated_el_kw[idx],
+                                        emitter=tuple(self.emitter[i] for i in idx))
+
+
+@lru_cache(maxsize=8)
+def _house_catalogue(dt_s: float) -> _HouseCatalogue:
+    types = building.candidate_house_types()
+    model = building.discretize_house_types(types, dt_s)
+    level = np.array([int(str(t).rsplit("r", 1)[-1]) for t in types])
+    floor = np.isin(level, _FLOOR_HEATING_LEVELS)
+    design_kw = model.params.design_heat_load_kw(t_design_c=T_DESIGN_C)
+    p_rated = np.where(
+        floor,
+        heat_pump.size_heat_pump(design_kw, t_design_c=T_DESIGN_C, emitter="floor"),
+        heat_pump.size_heat_pump(design_kw, t_design_c=T_DESIGN_C, emitter="radiator"),
+    )
+    p_rated.setflags(write=False)
+    return _HouseCatalogue(house_type=tuple(str(t) for t in types), model=model, p_rated_el_kw=p_rated,
+                           emitter=tuple("floor" if f else "radiator" for f in floor))
 
 
 @lru_cache(maxsize=32)

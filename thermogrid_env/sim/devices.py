@@ -73,7 +73,7 @@ class HeatPumpHouses:
         object.__setattr__(self, "house_type", tuple(str(t) for t in self.house_type) or ("",) * n)
         if self.model is None:
             object.__setattr__(self, "model", building.discretize(self.building, self.dt_s))
-        elif self.model.params != self.building or abs(self.model.dt_s - float(self.dt_s)) > 1e-9:
+        elif (self.model.params is not self.building and self.model.params != self.building) or abs(self.model.dt_s - float(self.dt_s)) > 1e-9:
             raise ConfigError("HeatPumpHouses.model must be the discretisation of its building at its dt_s.")
 
     @classmethod
@@ -103,7 +103,8 @@ class HeatPumpHouses:
     def cop(self, t_ambient_c: np.ndarray) -> np.ndarray:
         """``(T, n)`` COP of every heat pump over a ``(T,)`` ambient series [-]."""
         t = np.asarray(t_ambient_c, dtype=float).reshape(-1)
-        return np.broadcast_to(heat_pump.device_cop(self.heat_pump, t[:, None]), (t.size, self.n)).copy()
+        hp = self.heat_pump
+        return heat_pump.emitter_kind_cop(hp, t)[:, hp._emitter_index]  # one series per kind, gathered
 
     def envelope_steady_c(self, t_indoor_c: np.ndarray, t_ambient_c: float) -> np.ndarray:
         """``(n,)`` envelope temperature in steady state with the interior held at ``t_indoor_c`` [°C]."""
@@ -114,6 +115,12 @@ class HeatPumpHouses:
     def solar_gain_input(self, pv_per_kwp: np.ndarray) -> np.ndarray:
         """Global irradiance proxy [W/m²] from the normalised PV profile (the simulator's input)."""
         return np.asarray(pv_per_kwp, dtype=float) * STC_IRRADIANCE_W_PER_M2
+
+
+def deadline_steps(departure_step: np.ndarray, n_steps: int) -> np.ndarray:
+    """Step at whose start each EV's requirement is booked: its departure, or the episode end for EVs
+    leaving later (arrays of any shape; :meth:`EVFleet.deadline_step`)."""
+    return np.minimum(departure_step, n_steps)
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,7 +173,7 @@ class EVFleet:
     def deadline_step(self, n_steps: int) -> np.ndarray:
         """``(n,)`` step at whose start each EV's requirement is booked: its departure, or the episode
         end for EVs leaving later (their requirement fits inside the episode)."""
-        return np.minimum(self.sessions.departure_step, n_steps)
+        return deadline_steps(self.sessions.departure_step, n_steps)
 
     @property
     def target_kwh(self) -> np.ndarray:
@@ -234,4 +241,4 @@ class Transformer:
         return transformer.initial_state(self.params, t_ambient_c, load_factor)
 
 
-__all__ = ["HP_POWER_FACTOR", "STC_IRRADIANCE_W_PER_M2", "EVFleet", "HeatPumpHouses", "PVSystems", "Transformer"]
+__all__ = ["HP_POWER_FACTOR", "STC_IRRADIANCE_W_PER_M2", "EVFleet", "deadline_steps", "HeatPumpHouses", "PVSystems", "Transformer"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -47,13 +48,19 @@ class Episode:
         return Simulator(self, powerflow_backend=powerflow_backend)
 
 
+@lru_cache(maxsize=2)
+def _charging_stats(v2g: bool) -> ev.HomeChargingStats:
+    """The home-charging statistics of a scenario (built once: a reset draws sessions every episode)."""
+    return ev.HomeChargingStats(v2g_share=1.0 if v2g else 0.0)
+
+
 def sample_ev_fleet(scenario: Scenario, community: Community, rng: np.random.Generator) -> EVFleet:
     """Draw the EV sessions of one episode for the community's EV owners (all randomness from ``rng``)."""
     if not community.n_ev:
         return EVFleet.empty()
     sessions = ev.sample_sessions(rng, community.n_ev, scenario.n_steps, float(scenario.dt_s),
                                   start_hour=float(scenario.start_hour_local),
-                                  stats=ev.HomeChargingStats(v2g_share=1.0 if scenario.ev_v2g else 0.0))
+                                  stats=_charging_stats(bool(scenario.ev_v2g)))
     return EVFleet(load=community.ev_load, bus=community.ev_bus, sessions=sessions)
 
 

@@ -186,10 +186,8 @@ def build_exogenous(feeder: Feeder, scenario: Scenario, start_day_local: pd.Time
     Returns:
         :class:`Exogenous` with ``scenario.n_steps`` rows.
     """
-    day = pd.Timestamp(start_day_local)
-    day = day.tz_convert(LOCAL_TZ).tz_localize(None) if day.tzinfo is not None else day
     tables = _day_tables(feeder, int(scenario.dt_s), scenario.n_steps, int(scenario.start_hour_local),
-                         day.normalize(), scenario.tariff)
+                         _local_date(pd.Timestamp(start_day_local)), scenario.tariff)
     # households with a simulated heat pump use their heating-free profile where it differs
     hp = np.zeros(feeder.n_load, dtype=bool)
     hp[np.asarray(heat_pump_loads, dtype=int).reshape(-1)] = True
@@ -211,6 +209,13 @@ def build_exogenous(feeder: Feeder, scenario: Scenario, start_day_local: pd.Time
         feed_in_eur_per_kwh=scenario.tariff.feed_in_eur_per_kwh,
         grid_pos=tables.grid_pos,
     )
+
+
+@lru_cache(maxsize=1024)
+def _local_date(day: pd.Timestamp) -> pd.Timestamp:
+    """The naive local midnight of a (tz-aware or naive local) day (cached: a reset calls it every episode)."""
+    day = day.tz_convert(LOCAL_TZ).tz_localize(None) if day.tzinfo is not None else day
+    return day.normalize()
 
 
 @dataclass(frozen=True, eq=False)

@@ -42,7 +42,7 @@ from thermogrid_env.network.limits import l_max_pu
 from thermogrid_env.physics import building, ev, pv, transformer
 from thermogrid_env.physics.powerflow import PowerFlowSolver
 from thermogrid_env.sim import costs, kpi
-from thermogrid_env.sim.devices import HP_POWER_FACTOR  # noqa: F401 - re-exported for compatibility
+from thermogrid_env.sim.devices import HP_POWER_FACTOR, deadline_steps
 
 __all__ = ["Grid", "HP_POWER_FACTOR", "Setpoints", "SimState", "Simulator", "StepResult"]
 
@@ -218,43 +218,68 @@ class Simulator:
         self._setup_arrays(eps, single)
 
     # ------------------------------------------------------------------ set-up
-    def _row(self, e: Any, index: int = 0) -> dict[str, np.ndarray]:
-        """Every per-episode array of one episode (row ``index`` of the batch)."""
-        h, v, p, x = e.community.houses, e.evs, e.community.pvs, e.exogenous
+    def _check_episode(self, e: Any) -> None:
+        """Raise unless an episode can join this batch."""
+        h, v, p = e.community.houses, e.evs, e.community.pvs
         if (h.n, v.n, p.n) != (self.n_hp, self.n_ev, self.n_pv):
             raise ConfigError("Episodes with different device counts cannot be batched.")
         if e.community.feeder is not self.feeder and e.community.feeder.name != self.feeder.name:
             raise ConfigError("Episodes on different feeders cannot be batched (one power flow per batch).")
         if e.scenario != self.scenario:
             raise ConfigError("Episodes of different scenarios cannot be batched; make one batch per scenario.")
-        s = v.sessions
+
+    def _series(self, e: Any) -> dict[str, np.ndarray]:
+        """The ``(T, ...)`` per-episode series of one episode (copied row by row: they are the bulk)."""
+        h, p, x = e.community.houses, e.community.pvs, e.exogenous
+        return {"t_amb": x.t_ambient_c, "irr": x.irradiance_w_per_m2, "price": x.price_eur_per_kwh,
+                "base_p": x.base_p_kw, "base_q": x.base_q_kvar, "meter_base": x.household_p_kw,
+                "cop": h.cop(x.t_ambient_c), "q_int": x.household_p_kw[:, h.load],
+                "pv_avail": p.available_kw(x.pv_per_kwp)}
+
+    def _device_rows(self, eps: list[Any], rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Every other per-episode array, for several episodes at once (``(R, ...)`` each; the devices'
+        bus and meter indices carry each row's offset in the flattened batch)."""
+        def stack(values: Any) -> np.ndarray:
+            return np.stack(list(values))
+
+        hs, vs, ps = [e.community.houses for e in eps], [e.evs for e in eps], [e.community.pvs for e in eps]
+        ss = [v.sessions for v in vs]
         n_bus, n_load = self.feeder.n_bus, self.feeder.n_load
-        row = {
-            "t_amb": x.t_ambient_c, "irr": x.irradiance_w_per_m2, "price": x.price_eur_per_kwh,
-            "feed_in": np.float64(x.feed_in_eur_per_kwh), "base_p": x.base_p_kw, "base_q": x.base_q_kvar,
-            "meter_base": x.household_p_kw,
-            "hp_pmax": h.p_max_kw, "cop": h.cop(x.t_ambient_c), "q_int": x.household_p_kw[:, h.load],
-            "ev_arrival": s.arrival_step, "ev_departure": s.departure_step, "ev_deadline": v.deadline_step(self.n_steps),
-            "ev_pmax": s.p_max_kw, "ev_dis_max": np.where(s.v2g, s.p_max_kw, 0.0), "ev_soc_target": s.soc_target,
-            "ev_cap": s.capacity_kwh, "ev_soc_min": s.soc_min, "ev_eff": s.efficiency, "ev_v2g": s.v2g,
-            "pv_avail": p.available_kw(x.pv_per_kwp), "pv_s": p.s_inverter_kva,
-            "pv_s_sq": p.s_inverter_kva * p.s_inverter_kva,
-            # devices onto buses and meters, with this row's offset in the flattened batch
-            "p_bus_idx": np.concatenate([h.bus, v.bus, p.bus]) + index * n_bus,
-            "q_bus_idx": np.concatenate([h.bus, p.bus]) + index * n_bus,
-            "meter_idx": np.concatenate([h.load, v.load, p.load]) + index * n_load,
-            "soc_arrival": s.soc_arrival,
+        offset = np.asarray(rows, dtype=np.int64)[:, None]
+        ev_pmax, v2g = stack(s.p_max_kw for s in ss), stack(s.v2g for s in ss)
+        ev_cap, ev_eff, pv_s = stack(s.capacity_kwh for s in ss), stack(s.efficiency for s in ss), \
+            stack(p.s_inverter_kva for p in ps)
+        hp_bus, ev_bus, pv_bus = stack(h.bus for h in hs), stack(v.bus for v in vs), stack(p.bus for p in ps)
+        out = {
+            "feed_in": np.array([e.exogenous.feed_in_eur_per_kwh for e in eps], dtype=np.float64),
+            "hp_pmax": stack(h.p_max_kw for h in hs),
+            "ev_arrival": stack(s.arrival_step for s in ss), "ev_departure": stack(s.departure_step for s in ss),
+            "ev_pmax": ev_pmax, "ev_dis_max": np.where(v2g, ev_pmax, 0.0),
+            "ev_soc_target": stack(s.soc_target for s in ss), "ev_cap": ev_cap, "ev_soc_min": stack(s.soc_min for s in ss),
+            "ev_eff": ev_eff, "ev_v2g": v2g, "pv_s": pv_s, "pv_s_sq": pv_s * pv_s,
+            "p_bus_idx": np.concatenate([hp_bus, ev_bus, pv_bus], axis=1) + offset * n_bus,
+            "q_bus_idx": np.concatenate([hp_bus, pv_bus], axis=1) + offset * n_bus,
+            "meter_idx": np.concatenate([stack(h.load for h in hs), stack(v.load for v in vs),
+                                         stack(p.load for p in ps)], axis=1) + offset * n_load,
+            "soc_arrival": stack(s.soc_arrival for s in ss),
         }
-        for i, c in enumerate(h.model._coef):
-            row[f"hp_coef{i}"] = c
-        for i, c in enumerate(ev.step_coefficients(s.capacity_kwh, s.efficiency, self.dt_s)):
-            row[f"ev_coef{i}"] = c
-        return row
+        out["ev_deadline"] = deadline_steps(out["ev_departure"], self.n_steps)
+        for i in range(len(hs[0].model._coef)):
+            out[f"hp_coef{i}"] = stack(h.model._coef[i] for h in hs)
+        for i, c in enumerate(ev.step_coefficients(ev_cap, ev_eff, self.dt_s)):
+            out[f"ev_coef{i}"] = c
+        return out
 
     def _setup_arrays(self, eps: list[Any], single: bool) -> None:
         self.n_hp, self.n_ev, self.n_pv = eps[0].community.houses.n, eps[0].evs.n, eps[0].community.pvs.n
-        rows = [self._row(e, i) for i, e in enumerate(eps)]
-        self._arrays = {k: np.stack([r[k] for r in rows]) for k in rows[0]}
+        for e in eps:
+            self._check_episode(e)
+        self._arrays = self._device_rows(eps, np.arange(len(eps)))
+        for i, e in enumerate(eps):
+            for k, value in self._series(e).items():
+                if i == 0:
+                    self._arrays[k] = np.empty((len(eps),) + value.shape, dtype=value.dtype)
+                self._arrays[k][i] = value
         self._bind(single)
 
     def _bind(self, single: bool) -> None:
@@ -287,26 +312,53 @@ class Simulator:
         Raises:
             ConfigError: One episode (use a new simulator), or an episode that cannot join the batch.
         """
+        self.replace_episodes([index], [episode])
+
+    def replace_episodes(self, rows: Any, episodes: Any) -> None:
+        """Put ``episodes[j]`` into row ``rows[j]`` of a batch (sub-environments' resets, all at once).
+
+        Raises:
+            ConfigError: One episode (use a new simulator), mismatched lengths, or an episode that
+                cannot join the batch.
+        """
         if self.single:
             raise ConfigError("replace_episode is for batches; make a new Simulator for one episode.")
-        row = self._row(episode, index)
-        for k, arr in self._arrays.items():
-            arr[index] = row[k]
-        self.episodes[index] = episode
-        if self._ev_soc_min is None and np.any(row["ev_v2g"]):
+        rows = np.asarray(rows, dtype=np.intp).reshape(-1)
+        episodes = list(episodes)
+        if rows.size != len(episodes):
+            raise ConfigError(f"replace_episodes: {rows.size} rows for {len(episodes)} episodes.")
+        for e in episodes:
+            self._check_episode(e)
+        for k, value in self._device_rows(episodes, rows).items():
+            self._arrays[k][rows] = value
+        for i, e in zip(rows, episodes):
+            for k, value in self._series(e).items():  # row by row: one copy (stacking first is two)
+                self._arrays[k][i] = value
+            self.episodes[i] = e
+        if self._ev_soc_min is None and np.any(self._arrays["ev_v2g"][rows]):
             self._bind(False)
 
-    def initial_row_state(self, index: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, tuple]:
-        """Initial ``(step, t_indoor, t_envelope, ev_soc, trafo state)`` of one row (after a reset)."""
-        e = self.episodes[index]
+    def initial_rows(self, rows: Any) -> tuple[SimState, np.ndarray, np.ndarray]:
+        """The initial state of some rows of a batch (after their reset), with the first power flow.
+
+        Returns:
+            ``(state, v_pu, trafo_loading)``: the rows' :meth:`initial_state` (a batch of
+            ``len(rows)``) and the bus voltages ``(R, n_bus)`` and transformer loading ``(R,)`` of
+            their first step's base load (what is measured before the first step).
+        """
+        rows = np.asarray(rows, dtype=np.intp).reshape(-1)
         sc = self.scenario
-        t_in = np.full(self.n_hp, sc.comfort.t_initial_c)
-        t_env = e.community.houses.envelope_steady_c(t_in, float(e.exogenous.t_ambient_c[0]))
-        base_p, base_q = self._arrays["base_p"][index, 0], self._arrays["base_q"][index, 0]
-        g = self.powerflow.solve(base_p, base_q)
-        trafo = transformer.initial_state(self._trafo.params, float(e.exogenous.t_ambient_c[0]),
-                                          float(g.transformer_loading))
-        return 0, t_in, t_env, np.array(self._arrays["soc_arrival"][index], dtype=float), tuple(trafo)
+        a = self._arrays
+        t_a0 = a["t_amb"][rows, 0]
+        t_in = np.full((rows.size, self.n_hp), sc.comfort.t_initial_c)
+        t_env = np.stack([self.episodes[i].community.houses.envelope_steady_c(t_in[j], float(t_a0[j]))
+                          for j, i in enumerate(rows)])
+        g = self.powerflow.solve(a["base_p"][rows, 0], a["base_q"][rows, 0]).compute_step_quantities()  # as _grid
+        loading = np.asarray(g.transformer_loading, dtype=float).reshape(-1)
+        trafo = transformer.initial_state(self._trafo.params, t_a0, loading)
+        state = SimState(step=np.zeros(rows.size, dtype=np.int64), t_indoor_c=t_in, t_envelope_c=t_env,
+                         ev_soc=np.array(a["soc_arrival"][rows], dtype=float), trafo=trafo)
+        return state, np.asarray(g.v_pu).reshape(rows.size, -1), loading
 
     def _col(self, x: Any) -> Any:
         """A per-episode value as a column against ``(B, n)`` arrays (as is for one episode)."""
@@ -345,7 +397,7 @@ class Simulator:
     def _grid(self, bus_p: np.ndarray, bus_q: np.ndarray) -> Grid:
         """Power flow of the bus loads; snapshots without a solution get NaN and ``converged`` false."""
         try:
-            res = self.powerflow.solve(bus_p, bus_q)
+            res = self.powerflow.solve(bus_p, bus_q).compute_step_quantities()
             return Grid(v_pu=res.v_pu, loading=res.loading, l_pu=res.l_pu, p_loss_kw=res.p_loss_kw,
                         p_loss_series_kw=res.p_loss_series_kw, p_slack_kw=res.p_slack_kw,
                         trafo_loading=res.transformer_loading, converged=True if self.single else np.ones(
@@ -405,7 +457,7 @@ class Simulator:
             ConfigError: The episode is over, or set-points have the wrong shape or are NaN.
         """
         k = state.step
-        if np.any(np.asarray(k) >= self.n_steps):
+        if (k >= self.n_steps) if self.single else np.any(k >= self.n_steps):
             raise ConfigError(f"The episode has {self.n_steps} steps; reset before stepping again.")
         self._check_setpoints(setpoints)
         take, col = self._take, self._col
