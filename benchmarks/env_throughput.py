@@ -114,7 +114,7 @@ def single_env(episodes: int, runs: int) -> list[tuple[str, float, str]]:
                 recorded.append((raw.sim_state, raw.last_result))
             raw.reset(seed=e)
             replay = iter(recorded)
-            raw.simulator.step = lambda state, setpoints, replay=replay: next(replay)
+            raw.simulator.step = lambda state, setpoints, replay=replay, **_: next(replay)
             t0 = time.perf_counter()
             for a in actions[e]:
                 raw.step(a)

@@ -46,7 +46,7 @@ import numpy as np
 from gymnasium import spaces
 
 from thermogrid_env.errors import ConfigError
-from thermogrid_env.forecast.base import Forecast
+from thermogrid_env.forecast.base import Forecaster
 from thermogrid_env.sim.episode import Episode
 
 #: Indoor temperature offset and scale [°C].
@@ -212,6 +212,7 @@ class ObservationSpec:
         # per step: [plugged | time to departure [h] | full-power hours per unit SoC, 0 if unplugged]
         self._ev_table = np.zeros((1, 3 * self.n_ev))
         self._ev_target = np.zeros(self.n_ev)
+        self._static_rows = np.zeros((1, len(entries)))  # per step: the entries known at reset (raw units)
 
     # ------------------------------------------------------------------ layout
     @property
@@ -292,17 +293,56 @@ class ObservationSpec:
             stacked([x.price_eur_per_kwh for x in exos]),
         ], axis=-1)
 
-    def reset(self, episode: Episode) -> None:
-        """Precompute the episode's per-step tables (:meth:`episode_tables`).
+    def reset(self, episode: Episode, forecaster: Forecaster | None = None) -> None:
+        """Precompute the episode's per-step tables (:meth:`episode_tables`, :meth:`forecast_tables`).
 
         Args:
             episode: The episode (its counts must match the spec).
+            forecaster: The episode's forecaster, already reset (needed when the observation holds
+                forecasts).
+
+        Raises:
+            ConfigError: No forecaster although the observation holds forecasts.
         """
         self._exo_table, self._ev_table, self._ev_target = self.episode_tables(episode)
+        tables: tuple[np.ndarray, ...] = ()
+        if self._fc_blocks:
+            if forecaster is None:
+                raise ConfigError("ObservationSpec.reset needs the (reset) forecaster: the observation holds "
+                                  f"{self.forecast_horizon_h} h of forecasts.")
+            tables = self.forecast_tables(forecaster, episode.exogenous.n_steps)
+        # what is known for every step at reset, in raw units: now-values, forecasts, EV schedule
+        e_now, _, _, _, soc1, dep1, *_ = self._b
+        static = np.zeros((self._exo_table.shape[0], self.size))
+        static[:, :e_now] = self._exo_table
+        for (block, _), t in zip(self._fc_blocks, tables):
+            static[:, block] = np.moveaxis(t, 1, 0).reshape(t.shape[1], -1)
+        static[:, soc1:dep1] = self._ev_table[:, :dep1 - soc1]
+        self._static_rows = static
 
-    def forecast_columns(self, forecast: Forecast) -> tuple[np.ndarray, ...]:
-        """The forecast values the observation holds, per forecast block: ``(n_quantiles, n_leads)`` each."""
-        return tuple(getattr(forecast, attr)[:, self._fc_cols] for _, attr in self._fc_blocks)
+    def forecast_tables(self, forecaster: Forecaster, n_steps: int) -> tuple[np.ndarray, ...]:
+        """The observed forecasts issued at every step of an episode, per forecast block (the order of
+        the observation): ``(n_quantiles, n_steps + 1, forecast_horizon_h)`` each.
+
+        Computed once per episode from the reset forecaster (the forecasts of a step depend only on
+        what the forecaster knows at that step); a :class:`SeasonalEmpiricalForecaster`'s own table is
+        sliced, any other forecaster is asked at every step.
+        """
+        horizon_steps = self.forecast_horizon_h * self.steps_per_hour
+        columns = self._fc_cols
+        fast = getattr(forecaster, "_table", None)
+        if fast is not None and hasattr(forecaster, "_price") and fast[0].shape[2] >= horizon_steps:
+            # SeasonalEmpiricalForecaster: its precomputed table (and the tariff)
+            t_q, pv_q = (x[:, :, :horizon_steps][:, :, columns] for x in fast)
+            price = forecaster._price
+            idx = np.minimum(np.arange(n_steps + 1)[:, None] + 1 + np.arange(horizon_steps)[None, :], price.size - 1)
+            p_q = np.broadcast_to(price[idx][:, columns][None], (t_q.shape[0],) + price[idx][:, columns].shape)
+            by_attr = {"t_ambient_c": t_q, "pv_per_kwp": pv_q, "price_eur_per_kwh": p_q}
+        else:
+            rows = [forecaster.forecast(k, horizon_steps) for k in range(n_steps + 1)]
+            by_attr = {attr: np.stack([getattr(f, attr)[:, columns] for f in rows], axis=1)
+                       for _, attr in self._fc_blocks}
+        return tuple(by_attr[attr] for _, attr in self._fc_blocks)
 
     def observe_batch(
         self,
@@ -324,7 +364,7 @@ class ObservationSpec:
                 tables; ``ev_target``: ``(B, n_ev)``.
             t_indoor_c, ev_soc, v_pu: ``(B, ·)`` states and bus voltages.
             hot_spot_c, trafo_loading: ``(B,)``.
-            forecasts: Per forecast block ``(B, n_quantiles, n_leads)`` (:meth:`forecast_columns` of each).
+            forecasts: Per forecast block ``(B, n_quantiles, n_leads)`` (rows of :meth:`forecast_tables`).
             out: ``(B, size)`` float32 output.
         """
         b = exo_now.shape[0]
@@ -358,7 +398,6 @@ class ObservationSpec:
         v_pu: np.ndarray,
         hot_spot_c: float,
         trafo_loading: float,
-        forecast: Forecast | None,
         out: np.ndarray,
     ) -> np.ndarray:
         """Fill ``out`` (float32, ``(size,)``) with the scaled, clipped observation and return it.
@@ -370,24 +409,18 @@ class ObservationSpec:
             v_pu: ``(n_bus,)`` bus voltages [pu] (the observed subset is taken).
             hot_spot_c: Transformer hot spot [°C].
             trafo_loading: Transformer loading [-].
-            forecast: Forecast issued at ``step`` covering at least ``forecast_horizon_h`` hours
-                (``None`` only if ``forecast_horizon_h == 0``).
             out: Output buffer.
+
+        The forecasts are those issued at ``step`` (:meth:`forecast_tables`, set by :meth:`reset`).
         """
         raw = self._raw
-        e_now, hp0, hp1, soc0, soc1, dep1, need1, v0, v1 = self._b
-        raw[:e_now] = self._exo_table[step]
-        if self._fc_blocks:
-            cols, n_q = self._fc_cols, self._n_q
-            for block, attr in self._fc_blocks:
-                raw[block].reshape(n_q, -1)[...] = getattr(forecast, attr)[:, cols]
+        _, hp0, hp1, soc0, soc1, dep1, need1, v0, v1 = self._b
+        raw[:] = self._static_rows[step]  # now-values, forecasts, EV plugged and time to departure
         raw[hp0:hp1] = t_indoor_c
         if soc1 > soc0:
             n = soc1 - soc0
             row = self._ev_table[step]
-            plugged = row[:n]
-            np.multiply(ev_soc, plugged, out=raw[soc0:soc1])
-            raw[soc1:dep1] = row[: 2 * n]
+            np.multiply(ev_soc, row[:n], out=raw[soc0:soc1])
             need = np.subtract(self._ev_target, ev_soc, out=raw[dep1:need1])
             np.maximum(need, 0.0, out=need)
             need *= row[2 * n:]

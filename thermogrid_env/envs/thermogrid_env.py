@@ -215,7 +215,6 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
         self.action_mode = action_mode
         self.forecast_horizon_h = int(forecast_horizon_h)
         steps_per_hour = max(1, 3600 // self.scenario.dt_s)
-        self._horizon_steps = self.forecast_horizon_h * steps_per_hour
         n_hp, n_ev, n_pv = device_counts(self.scenario, feeder)
         self.observation_spec = ObservationSpec(
             n_hp=n_hp, n_ev=n_ev, observed_buses=buses, base_load_scale_kw=feeder.transformer_rating_kva,
@@ -253,7 +252,7 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
             targets = setpoint_targets(spec.validate(action), spec._bounds, comfort.t_min_c, comfort.t_max_c,
                                        spec.pv_s_inverter_kva)
             setpoints = self.simulator.targets_to_setpoints(self.sim_state, *targets)
-        state, res = self.simulator.step(self.sim_state, setpoints)
+        state, res = self.simulator.step(self.sim_state, setpoints, checked=True)  # from a validated action
         self.sim_state, self.last_result = state, res
         self.step_index = k = state.step
         terminated = not res.converged
@@ -308,7 +307,7 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
         self._terminated = False
         self.action_spec = ActionSpec.from_episode(episode)
         self.forecaster.reset(episode.exogenous, self.np_random)
-        self.observation_spec.reset(episode)
+        self.observation_spec.reset(episode, self.forecaster)
         self._kpi = KPIAccumulator()
         g = self.simulator.initial_grid()
         self._grid = (g.v_pu, g.loading, float(self.sim_state.trafo.hot_spot_c), float(g.trafo_loading))
@@ -339,10 +338,9 @@ class ThermoGridEnv(gym.Env[np.ndarray, np.ndarray]):
     def _observation(self) -> np.ndarray:
         """The observation at the start of step ``step_index`` (a new array)."""
         state, k = self.sim_state, self.step_index
-        forecast = self.forecaster.forecast(k, self._horizon_steps) if self._horizon_steps else None
         v, _, hot_spot, trafo_loading = self._grid
         self.observation_spec.observe(
-            k, state.t_indoor_c, state.ev_soc, v, hot_spot, trafo_loading, forecast, self._obs
+            k, state.t_indoor_c, state.ev_soc, v, hot_spot, trafo_loading, self._obs
         )
         return self._obs.copy()
 

@@ -53,25 +53,6 @@ from thermogrid_env.physics.transformer import TransformerThermalState
 _MAXED = ("hot_spot_max_c", "voltage_dev_max_pu", "line_loading_max", "trafo_loading_max", "peak_import_kw")
 
 
-def forecast_table(forecaster: Any, n_steps: int, horizon_steps: int, columns: slice) -> tuple[np.ndarray, ...]:
-    """The forecasts a forecaster issues at every step of an episode, at the observed lead columns.
-
-    Returns:
-        Per quantity (temperature, PV, price): ``(n_quantiles, n_steps + 1, n_leads)``.
-    """
-    fast = getattr(forecaster, "_table", None)
-    if fast is not None and hasattr(forecaster, "_price") and fast[0].shape[2] >= horizon_steps:
-        # SeasonalEmpiricalForecaster: its precomputed table (and the tariff)
-        t_q, pv_q = (x[:, :, :horizon_steps][:, :, columns] for x in fast)
-        price = forecaster._price
-        idx = np.minimum(np.arange(n_steps + 1)[:, None] + 1 + np.arange(horizon_steps)[None, :], price.size - 1)
-        p_q = np.broadcast_to(price[idx][:, columns][None], (t_q.shape[0],) + price[idx][:, columns].shape)
-        return t_q, pv_q, p_q
-    rows = [forecaster.forecast(k, horizon_steps) for k in range(n_steps + 1)]
-    return tuple(np.stack([getattr(f, attr)[:, columns] for f in rows], axis=1)
-                 for attr in ("t_ambient_c", "pv_per_kwp", "price_eur_per_kwh"))
-
-
 class ThermoGridVectorEnv(VectorEnv):
     """``num_envs`` ThermoGrid episodes of one scenario, stepped together (module docstring).
 
@@ -120,7 +101,6 @@ class ThermoGridVectorEnv(VectorEnv):
         self.observation_spec = t.observation_spec
         self._forecasters = [copy.deepcopy(t.forecaster) for _ in range(self.num_envs)]
         self._rngs: list[np.random.Generator | None] = [None] * self.num_envs
-        self._horizon_steps = t._horizon_steps
         self.simulator: Simulator | None = None
         self.sim_state: SimState | None = None
         self.episodes: list[Episode | None] = [None] * self.num_envs
@@ -223,13 +203,9 @@ class ThermoGridVectorEnv(VectorEnv):
             a["hp_pmax"][rows], a["ev_pmax"][rows], a["pv_s"][rows], bool(self.scenario.ev_v2g))
         self._exo_tables[rows] = spec.exo_tables(episodes)
         self._ev_h_per_soc[rows] = ev_hours_per_soc(a["ev_cap"][rows], a["ev_eff"][rows], a["ev_pmax"][rows])
-        if spec._fc_blocks:
-            attrs = ("t_ambient_c", "pv_per_kwp", "price_eur_per_kwh")
-            for i, episode in zip(rows, episodes):
-                tables = forecast_table(self._forecasters[i], episode.exogenous.n_steps, self._horizon_steps,
-                                        spec._fc_cols)
-                for (_, attr), out in zip(spec._fc_blocks, self._fc_tables):
-                    out[i] = tables[attrs.index(attr)]
+        for i, episode in zip(rows, episodes):
+            for out, table in zip(self._fc_tables, spec.forecast_tables(self._forecasters[i], episode.exogenous.n_steps)):
+                out[i] = table
 
     # ------------------------------------------------------------------ step
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
@@ -267,7 +243,7 @@ class ThermoGridVectorEnv(VectorEnv):
             s_inv = self._act_scale[:, b[2]:]  # the PV q block's scale is the inverter rating
             setpoints = sim.targets_to_setpoints(old, *setpoint_targets(clipped, tuple(b), comfort.t_min_c,
                                                                         comfort.t_max_c, s_inv))
-        state, res = sim.step(old, setpoints)
+        state, res = sim.step(old, setpoints, checked=True)  # from validated actions
         if resetting.any():  # those keep their reset state: their action is ignored
             keep = resetting
             state = SimState(step=np.where(keep, old.step, state.step),
@@ -339,4 +315,4 @@ class ThermoGridVectorEnv(VectorEnv):
         """Nothing to release (no processes, files or windows)."""
 
 
-__all__ = ["ThermoGridVectorEnv", "forecast_table"]
+__all__ = ["ThermoGridVectorEnv"]

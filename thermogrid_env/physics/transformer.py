@@ -55,7 +55,8 @@ from thermogrid_env.errors import ConfigError
 __all__ = [
     "AGING_MODELS", "DEFAULT_MAX_SUBSTEP_S", "SimulationResult", "TransformerThermalParams",
     "TransformerThermalState", "initial_state", "loss_of_life_hours", "relative_aging_rate",
-    "simulate", "steady_state_hot_spot_c", "step", "substep_decay_factors", "ultimate_rises_k",
+    "simulate", "steady_state_hot_spot_c", "step", "step_table", "step_unchecked", "substep_decay_factors",
+    "ultimate_rises_k",
 ]
 
 AgingModel = Literal["iec-nonupgraded", "iec-upgraded", "ieee"]
@@ -414,6 +415,27 @@ def step(
     table = _substep_table(params, dt_s, max_substep_s)
     k = _load_factor(load_factor)
     return _step(params, table, state, k, _finite(t_ambient_c, "t_ambient_c"))
+
+
+def step_table(params: TransformerThermalParams, dt_s: float,
+               max_substep_s: float = DEFAULT_MAX_SUBSTEP_S) -> tuple[int, NDArray[np.float64], NDArray[np.float64]]:
+    """The sub-step table :func:`step` uses for one step length (for :func:`step_unchecked`).
+
+    Raises:
+        ConfigError: ``dt_s`` or ``max_substep_s`` not positive.
+    """
+    return _substep_table(params, float(dt_s), float(max_substep_s))
+
+
+def step_unchecked(
+    params: TransformerThermalParams, table: tuple[int, NDArray, NDArray], state: TransformerThermalState,
+    load_factor: FloatOrArray, t_ambient_c: FloatOrArray,
+) -> tuple[TransformerThermalState, FloatOrArray, FloatOrArray]:
+    """:func:`step` without its input checks, with a :func:`step_table` computed once: the hot path of a
+    caller whose inputs are valid by construction (the simulator: a load factor from a converged power
+    flow, the ambient temperature of the shipped data). The same arithmetic, number for number.
+    """
+    return _step(params, table, state, load_factor, t_ambient_c)
 
 
 def _step(

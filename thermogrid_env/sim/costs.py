@@ -55,7 +55,7 @@ imposing hard limits that the reward does not impose.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -90,10 +90,21 @@ class CostContext:
     weights: RewardWeights
 
     @cached_property
+    def lv_select(self) -> slice | np.ndarray:
+        """:attr:`lv_buses` as a slice where they are contiguous (a view instead of a gather)."""
+        b = np.asarray(self.lv_buses)
+        if b.size and np.array_equal(b, np.arange(b[0], b[0] + b.size)):
+            return slice(int(b[0]), int(b[0]) + b.size)
+        return b
+
+    @cached_property
     def inv_l_max(self) -> np.ndarray:
         """``(n_branch,)`` ``1 / l_max`` (0 for unlimited branches)."""
         with np.errstate(divide="ignore"):
             return np.where(np.isfinite(self.l_max_pu), 1.0 / self.l_max_pu, 0.0)
+
+
+_sum_last = partial(np.add.reduce, axis=-1)  # ``x.sum(axis=-1)`` without its Python wrapper (hot path)
 
 
 def voltage_excess(v_pu: np.ndarray, v_min_pu: float, v_max_pu: float) -> np.ndarray:
@@ -101,12 +112,12 @@ def voltage_excess(v_pu: np.ndarray, v_min_pu: float, v_max_pu: float) -> np.nda
     w = np.square(v_pu)
     up = np.maximum(w - v_max_pu * v_max_pu, 0.0) * (0.5 / v_max_pu)
     lo = np.maximum(v_min_pu * v_min_pu - w, 0.0) * (0.5 / v_min_pu)
-    return (up + lo).sum(axis=-1)
+    return _sum_last(up + lo)
 
 
 def overload_excess(l_pu: np.ndarray, inv_l_max: np.ndarray) -> np.ndarray:
     """``Σ`` over the last axis of ``max(l / l_max − 1, 0) / 2`` [-] (see module)."""
-    return 0.5 * np.maximum(l_pu * inv_l_max - 1.0, 0.0).sum(axis=-1)
+    return 0.5 * _sum_last(np.maximum(l_pu * inv_l_max - 1.0, 0.0))
 
 
 def comfort_deviation_k(t_indoor_c: np.ndarray, t_min_c: Any, t_max_c: Any) -> np.ndarray:
@@ -122,8 +133,8 @@ def meter_energy_cost_eur(meter_p_kw: np.ndarray, price: Any, feed_in: Any, dt_h
         price, feed_in: Retail price and feed-in tariff [EUR/kWh], broadcast against ``(...)``.
         dt_h: Step length [h].
     """
-    imp = np.maximum(meter_p_kw, 0.0).sum(axis=-1)
-    exp = imp - meter_p_kw.sum(axis=-1)
+    imp = _sum_last(np.maximum(meter_p_kw, 0.0))
+    exp = imp - _sum_last(meter_p_kw)
     return (price * imp - feed_in * exp) * dt_h
 
 
@@ -215,7 +226,7 @@ class Discomfort(CostTerm):
     definition = "Σ_houses distance outside the comfort band (end of step) × dt"
 
     def measure(self, step: StepResult, ctx: CostContext) -> np.ndarray:
-        return comfort_deviation_k(step.t_indoor_c, ctx.t_min_c, ctx.t_max_c).sum(axis=-1) * ctx.dt_h
+        return _sum_last(comfort_deviation_k(step.t_indoor_c, ctx.t_min_c, ctx.t_max_c)) * ctx.dt_h
 
     def expression(self, m: Any, opf: Any) -> Any:
         hp = opf.blocks.get("hp")
@@ -243,7 +254,7 @@ class Curtailment(CostTerm):
     definition = "PV energy available but not produced"
 
     def measure(self, step: StepResult, ctx: CostContext) -> np.ndarray:
-        return (step.pv_available_kw - step.pv_p_kw).sum(axis=-1) * ctx.dt_h
+        return _sum_last(step.pv_available_kw - step.pv_p_kw) * ctx.dt_h
 
     def expression(self, m: Any, opf: Any) -> Any:
         pv = opf.blocks.get("pv")
@@ -283,7 +294,7 @@ class Voltage(CostTerm):
     definition = "Σ_LV buses (max(v² − v_max², 0)/(2 v_max) + max(v_min² − v², 0)/(2 v_min))"
 
     def measure(self, step: StepResult, ctx: CostContext) -> np.ndarray:
-        return voltage_excess(step.v_pu[..., ctx.lv_buses], ctx.v_min_pu, ctx.v_max_pu)
+        return voltage_excess(step.v_pu[..., ctx.lv_select], ctx.v_min_pu, ctx.v_max_pu)
 
     def expression(self, m: Any, opf: Any) -> Any:
         if opf.hard_limits:

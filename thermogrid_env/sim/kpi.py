@@ -90,14 +90,14 @@ def step_kpis(res: StepResult, terms: dict[str, Any], ctx: CostContext, is_line:
     """
     v = res.v_pu[..., 1:]
     v_dev = np.maximum(ctx.v_min_pu - v, v - ctx.v_max_pu)  # > 0 only outside the band
-    n_viol = np.count_nonzero(v_dev > 0.0, axis=-1)
+    n_viol = np.add.reduce(v_dev > 0.0, axis=-1)
     dev_max = np.maximum(v_dev.max(axis=-1, initial=0.0), 0.0)
     lines = res.loading[..., is_line]
     p_slack, trafo_loading, loss_series = res.p_slack_kw, res.trafo_loading, res.p_loss_series_kw
-    if np.all(res.converged):  # the hot path: no NaN anywhere
-        has_lines = lines.shape[-1] > 0
-        line_max = lines.max(axis=-1) if has_lines else 0.0 * p_slack
-        line_mean = lines.mean(axis=-1) if has_lines else 0.0 * p_slack
+    if res.converged is True or np.all(res.converged):  # the hot path: no NaN anywhere
+        n_lines = lines.shape[-1]
+        line_max = lines.max(axis=-1) if n_lines else 0.0 * p_slack
+        line_mean = np.add.reduce(lines, axis=-1) / n_lines if n_lines else 0.0 * p_slack  # = lines.mean(-1)
     else:  # no solution: every LV bus counts as violated at 0 V, no flows
         collapsed = ~np.asarray(res.converged)
         n_viol = np.where(collapsed, v.shape[-1], n_viol)
@@ -138,7 +138,11 @@ class KPIAccumulator:
         for name in _SUMMED:
             t[name] = t[name] + increments[name]
         for name in _MAXED:
-            t[name] = np.maximum(t[name], increments[name])
+            a, b = t[name], increments[name]
+            if isinstance(b, float) and isinstance(a, float):  # one episode: np.maximum of two scalars
+                t[name] = b if (b > a or b != b) else a  # (NaN propagates, as in np.maximum)
+            else:
+                t[name] = np.maximum(a, b)
         t["line_loading_mean"] = t["line_loading_mean"] + increments["line_loading_mean"]
         self._n_steps += 1
 

@@ -215,6 +215,7 @@ class Simulator:
         self._weights = costs.weight_vector(sc.reward_weights)
         self._is_line = ~f.is_transformer
         self._trafo = eps[0].community.transformer
+        self._trafo_table = transformer.step_table(self._trafo.params, self.dt_s)
         self._setup_arrays(eps, single)
 
     # ------------------------------------------------------------------ set-up
@@ -301,6 +302,7 @@ class Simulator:
         self._p_bus_idx, self._q_bus_idx, self._meter_idx = (a[k].reshape(-1) for k in
                                                              ("p_bus_idx", "q_bus_idx", "meter_idx"))
         n_bus, n_load = self.feeder.n_bus, self.feeder.n_load
+        self._n_bus, self._n_load = n_bus, n_load
         self._n_bus_total = n_bus * (1 if single else b)
         self._n_meter_total = n_load * (1 if single else b)
         self._ar = np.arange(b)
@@ -443,12 +445,14 @@ class Simulator:
                     trafo_loading=np.array(cols[6]), converged=np.array(cols[7]))
 
     # ------------------------------------------------------------------ step
-    def step(self, state: SimState, setpoints: Setpoints) -> tuple[SimState, StepResult]:
+    def step(self, state: SimState, setpoints: Setpoints, *, checked: bool = False) -> tuple[SimState, StepResult]:
         """Advance one step.
 
         Args:
             state: State at the start of the step (not modified).
             setpoints: Physical set-points; device limits are enforced here.
+            checked: The caller guarantees the set-points' shapes and finiteness (the environments
+                build them from validated actions), so they are not checked again.
 
         Returns:
             ``(next_state, measurements)``.
@@ -459,7 +463,8 @@ class Simulator:
         k = state.step
         if (k >= self.n_steps) if self.single else np.any(k >= self.n_steps):
             raise ConfigError(f"The episode has {self.n_steps} steps; reset before stepping again.")
-        self._check_setpoints(setpoints)
+        if not checked:
+            self._check_setpoints(setpoints)
         take, col = self._take, self._col
         t_a = take(self._t_amb, k)
 
@@ -475,7 +480,7 @@ class Simulator:
         soc, ev_p = ev.soc_step(state.ev_soc, setpoints.ev_p_kw, np.where(plugged, self._ev_pmax, 0.0),
                                 np.where(plugged, self._ev_dis_max, 0.0), self._ev_coef, self._ev_soc_min)
         due = self._ev_deadline == kc + 1
-        unmet = (np.maximum(self._ev_soc_target - soc, 0.0) * self._ev_cap * due).sum(axis=-1)
+        unmet = np.add.reduce(np.maximum(self._ev_soc_target - soc, 0.0) * self._ev_cap * due, axis=-1)
 
         # 4. PV
         pv_avail = take(self._pv_avail, k)
@@ -484,11 +489,10 @@ class Simulator:
 
         # 5. power flow (load positive) and the meters
         dev_p = np.concatenate([hp_p, ev_p, -pv_p], axis=-1)
-        bus_p = take(self._base_p, k) + self._scatter(self._p_bus_idx, dev_p, self._n_bus_total, self.feeder.n_bus)
+        bus_p = take(self._base_p, k) + self._scatter(self._p_bus_idx, dev_p, self._n_bus_total, self._n_bus)
         q_dev = np.concatenate([hp_p * self._hp_q_per_p, -pv_q], axis=-1)
-        bus_q = take(self._base_q, k) + self._scatter(self._q_bus_idx, q_dev, self._n_bus_total, self.feeder.n_bus)
-        meter_p = take(self._meter_base, k) + self._scatter(self._meter_idx, dev_p, self._n_meter_total,
-                                                            self.feeder.n_load)
+        bus_q = take(self._base_q, k) + self._scatter(self._q_bus_idx, q_dev, self._n_bus_total, self._n_bus)
+        meter_p = take(self._meter_base, k) + self._scatter(self._meter_idx, dev_p, self._n_meter_total, self._n_load)
         grid = self._grid(bus_p, bus_q)
 
         # 6. transformer (its state is kept where the power flow has no solution)
@@ -496,7 +500,10 @@ class Simulator:
         if self.single and not grid.converged:
             trafo_state, hot_spot, lol = state.trafo, float(state.trafo.hot_spot_c), 0.0
         else:
-            trafo_state, hot_spot, lol = transformer.step(self._trafo.params, state.trafo, load, t_a, self.dt_s)
+            # the load factor of a converged power flow (>= 0, finite) and the data's ambient: no checks
+            trafo_state, hot_spot, lol = transformer.step_unchecked(
+                self._trafo.params, self._trafo_table, state.trafo, float(load) if self.single else load,
+                float(t_a) if self.single else t_a)
             if not self.single and not np.all(grid.converged):
                 keep = ~grid.converged
                 trafo_state = transformer.TransformerThermalState(
@@ -520,7 +527,7 @@ class Simulator:
         """Cost terms, reward and KPI increments of a step (into ``res``)."""
         ctx = self.cost_context
         terms = costs.measure(res, ctx)
-        if not np.all(res.converged):  # collapse: the penalty replaces the grid terms
+        if res.converged is not True and not np.all(res.converged):  # collapse: the penalty replaces the grid terms
             bad = ~np.asarray(res.converged)
             penalty = costs.collapse_penalty(ctx, self.n_steps - np.asarray(k))
             for name in ("losses", "aging", "overload"):
