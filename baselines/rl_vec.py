@@ -34,7 +34,7 @@ import_optional("stable_baselines3", "rl")
 from gymnasium.vector import AutoresetMode  # noqa: E402
 from stable_baselines3.common.vec_env import VecEnv  # noqa: E402
 
-from thermogrid_env.envs.vector_env import ThermoGridVectorEnv  # noqa: E402
+from thermogrid_env.envs.vector_workers import make_vector_env  # noqa: E402
 
 __all__ = ["SB3VectorEnv", "episode_returns"]
 
@@ -47,12 +47,13 @@ class SB3VectorEnv(VecEnv):
         num_envs: Number of parallel episodes.
         seed: Seed of sub-environment ``i`` is ``seed + i`` at the first reset (``None``: entropy).
         **env_kwargs: Further arguments of :class:`~thermogrid_env.envs.vector_env.ThermoGridVectorEnv`
-            (``forecaster``, ``forecast_horizon_h``, ``observed_buses``, ...).
+            (``forecaster``, ``forecast_horizon_h``, ``observed_buses``, ...), and ``num_workers``
+            to split the episodes over processes (:mod:`thermogrid_env.envs.vector_workers`).
     """
 
     def __init__(self, scenario: str | Scenario = "winter-high-der", num_envs: int = 8, seed: int | None = None,
                  **env_kwargs: Any) -> None:
-        self.venv = ThermoGridVectorEnv(num_envs, scenario, autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs)
+        self.venv = make_vector_env(num_envs, scenario, autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs)
         super().__init__(num_envs, self.venv.single_observation_space, self.venv.single_action_space)
         self._seed = seed
         self._actions: np.ndarray | None = None

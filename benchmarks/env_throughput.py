@@ -12,7 +12,9 @@ Prints markdown tables. Random actions are drawn in advance, so action sampling 
 * the natively batched :class:`~thermogrid_env.envs.vector_env.ThermoGridVectorEnv` (the ids'
   ``vector_entry_point``) at N = 1, 16, 64, 256, 1024: total env-steps/s over whole episodes
   (autoreset included, every sub-environment resets once a day), µs per env-step, the steps/s of
-  stepping alone, and the memory the batch holds; the ratio to the single env of the same run;
+  stepping alone, and the memory the batch holds; the ratios to the single env and to
+  ``make_vec`` sync of the same run; at the two largest N also split over worker processes
+  (:class:`~thermogrid_env.envs.vector_workers.ThermoGridWorkerVectorEnv`, one per CPU, at most 4);
 * SB3 PPO training steps/s (``MlpPolicy``, ``n_steps=128``, one torch thread) on the batched env's
   SB3 adapter (:class:`baselines.rl_vec.SB3VectorEnv`) against a ``DummyVecEnv`` of as many single
   environments (needs the ``[rl]`` extra; skipped without it).
@@ -191,14 +193,15 @@ def _array_bytes(obj: object, seen: set[int] | None = None) -> int:
     return 0
 
 
-def batched_env(counts: tuple[int, ...], episodes: int) -> list[tuple[int, float, float, float]]:
-    """Rows (N, steps/s incl. resets, steps/s stepping only, MB held) of the batched env."""
-    from thermogrid_env.envs.vector_env import ThermoGridVectorEnv  # noqa: PLC0415
+def batched_env(counts: tuple[int, ...], episodes: int, num_workers: int = 1) -> list[tuple[int, float, float, float]]:
+    """Rows (N, steps/s incl. resets, steps/s stepping only, MB held in this process) of the batched
+    env, in one process or over ``num_workers`` processes."""
+    from thermogrid_env.envs import ThermoGridVectorEnv, ThermoGridWorkerVectorEnv  # noqa: PLC0415
 
     rows = []
     for n in counts:
-        venv = gym.make_vec(ENV_ID, num_envs=n)  # the vector_entry_point
-        assert isinstance(venv, ThermoGridVectorEnv)
+        venv = gym.make_vec(ENV_ID, num_envs=n, num_workers=num_workers)  # the vector_entry_point
+        assert isinstance(venv, ThermoGridVectorEnv if num_workers == 1 else ThermoGridWorkerVectorEnv)
         venv.reset(seed=0)
         a = np.random.default_rng(0).uniform(-1, 1, (n, *venv.single_action_space.shape)).astype(np.float32)
         t = venv.scenario.n_steps
@@ -254,6 +257,10 @@ def main() -> None:
     print("| what | steps/s | note |\n|---|---:|---|")
     for name, rate, note in single_env(episodes, runs):
         print(f"| {name} | {rate:,.0f} | {note} |")
+        if name == "raw env, step only":
+            single_step_rate = rate
+        if name == "raw env, episodes incl. reset":
+            single_episode_rate = rate
     counts = (1, 2, 4, 8)
     print(f"\n## gymnasium.make_vec ({vec_steps} vector steps, autoreset included, median of {runs} runs; "
           f"{os.cpu_count()} CPUs)\n")
@@ -264,13 +271,22 @@ def main() -> None:
         if mode == "sync" and n == 1:
             single_rate = rate
     batch_counts = (1, 16, 64) if args.quick else (1, 16, 64, 256, 1024)
-    print(f"\n## Natively batched env (gymnasium.make_vec vector_entry_point; {1 if args.quick else 3} days per "
-          "sub-env, autoreset included: every sub-env resets once a day)\n")
-    print("| N | env-steps/s incl. resets | µs per env-step | env-steps/s stepping only | x single env (sync, 1) "
-          "| MB of arrays |\n|---:|---:|---:|---:|---:|---:|")
-    for n, rate, stepping, mb in batched_env(batch_counts, 1 if args.quick else 3):
-        ratio = f"{rate / single_rate:.1f}" if single_rate else "n/a"
-        print(f"| {n} | {rate:,.0f} | {1e6 / rate:.1f} | {stepping:,.0f} | {ratio} | {mb:.1f} |")
+    days = 1 if args.quick else 3
+    print(f"\n## Natively batched env (gymnasium.make_vec vector_entry_point; {days} days per sub-env, autoreset "
+          "included: every sub-env resets once a day)\n")
+    print("Ratios: incl. resets against the single env's episodes incl. reset (raw env) and against "
+          "make_vec sync with 1 sub-env; stepping only against the single env's steps.\n")
+    print("| workers | N | env-steps/s incl. resets | µs per env-step | x single env | x make_vec sync 1 "
+          "| env-steps/s stepping only | x single env | MB of arrays |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    n_workers = min(os.cpu_count() or 1, 4)
+    runs_batched = [(1, batch_counts)] + ([(n_workers, batch_counts[-2:])] if n_workers > 1 else [])
+    for workers, counts_w in runs_batched:
+        for n, rate, stepping, mb in batched_env(counts_w, days, workers):
+            ratios = [f"{rate / single_episode_rate:.1f}", f"{rate / single_rate:.1f}" if single_rate else "n/a",
+                      f"{stepping / single_step_rate:.1f}"]
+            mb_text = f"{mb:.1f}" if workers == 1 else "(in workers)"
+            print(f"| {workers} | {n} | {rate:,.0f} | {1e6 / rate:.1f} | {ratios[0]} | {ratios[1]} | {stepping:,.0f} "
+                  f"| {ratios[2]} | {mb_text} |")
     n_envs = 16
     rows = sb3_training(n_envs, 2048 if args.quick else 16 * 128 * 10)
     if rows:

@@ -9,7 +9,9 @@ scenario of another length plays it to its end instead of being cut at the prese
 
 Every id also has a ``vector_entry_point``: ``gymnasium.make_vec(id, num_envs=N)`` returns the
 natively batched :class:`~thermogrid_env.envs.vector_env.ThermoGridVectorEnv` (Gymnasium's default
-for ids that have one); ``vectorization_mode="sync"`` or ``"async"`` still give Gymnasium's own.
+for ids that have one), ``make_vec(id, num_envs=N, num_workers=W)`` the same split over ``W``
+processes (:class:`~thermogrid_env.envs.vector_workers.ThermoGridWorkerVectorEnv`);
+``vectorization_mode="sync"`` or ``"async"`` still give Gymnasium's own.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from thermogrid_env.config import DEFAULT_SCENARIO, PRESETS
 #: Entry point of the environment class.
 ENTRY_POINT = "thermogrid_env.envs.thermogrid_env:ThermoGridEnv"
 #: Entry point of the natively batched vector environment (``gymnasium.make_vec``).
-VECTOR_ENTRY_POINT = "thermogrid_env.envs.vector_env:ThermoGridVectorEnv"
+VECTOR_ENTRY_POINT = "thermogrid_env.envs.vector_workers:make_vector_env"
 
 
 def env_ids() -> dict[str, str]:

@@ -6,7 +6,10 @@ EVs, PV, the AC power flows (one batched sweep), the transformers, the cost term
 observations and rewards of all N episodes are computed by the same code as the single environment
 (:class:`~thermogrid_env.sim.simulator.Simulator` with a leading batch axis, the same observation
 arithmetic), so its observations and rewards equal those of N single environments with the same
-seeds and actions (tested to 1e-9; in practice bit for bit).
+seeds and actions (tested to 1e-9; in practice bit for bit). The batched arithmetic is elementwise,
+with sums along each episode's own contiguous rows (no matrix products across the batch), so an
+episode's numbers do not depend on the batch it is in (the worker-process version,
+:mod:`thermogrid_env.envs.vector_workers`, relies on it: tested equal).
 
 Semantics (Gymnasium 1.x vector API):
 
@@ -155,6 +158,8 @@ class ThermoGridVectorEnv(VectorEnv):
 
             self._community = sample_community(sc, np.random.default_rng(sc.community_seed))
         rows = np.asarray(rows, dtype=np.intp)
+        if not rows.size:  # e.g. an all-false reset mask
+            return
         episodes = []
         for i in rows:
             episode = sample_episode(sc, self._rngs[i], community=self._community)

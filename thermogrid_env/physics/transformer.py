@@ -448,19 +448,21 @@ def _step(
     d_oil = state.theta_oil_c - theta_o_inf
     d_h1 = state.d_theta_h1_k - h1_inf
     d_h2 = h2_inf - state.d_theta_h2_k  # sign flipped: θh = θo + Δθh1 − Δθh2
-    shape = np.broadcast(d_oil, d_h1, d_h2).shape
-    dev = np.empty((3,) + shape)
-    dev[0], dev[1], dev[2] = d_oil, d_h1, d_h2
-    # Hot spot at the aging nodes q = 0..m: θh,∞ + Σ_i (1 − h/τ_i)^(t_q/h) · deviation_i.
-    n_points = powers.shape[0]
-    theta_h = (powers @ dev.reshape(3, -1)).reshape((n_points,) + shape)
-    theta_h += theta_o_inf + h1_inf - h2_inf
+    # Hot spot at the aging nodes q = 0..m (last axis): θh,∞ + Σ_i (1 − h/τ_i)^(t_q/h) · deviation_i.
+    # Elementwise, and summed along each transformer's own contiguous row (no matrix products, whose
+    # BLAS kernels round differently for different batch sizes), so a batch of transformers gives
+    # each one's numbers bit for bit.
+    def nodes(x: FloatOrArray) -> NDArray:
+        return np.asarray(x)[..., None]
+
+    theta_h = nodes(d_oil) * powers[:, 0] + nodes(d_h1) * powers[:, 1] + nodes(d_h2) * powers[:, 2]
+    theta_h += nodes(theta_o_inf + h1_inf - h2_inf)
     aging_rate = relative_aging_rate(theta_h, params.aging_model)
-    loss_of_life_h = (weights_h @ aging_rate.reshape(n_points, -1)).reshape(shape)
+    loss_of_life_h = np.add.reduce(aging_rate * weights_h, axis=-1)
     a_oil, a_h1, a_h2 = powers[-1]
     new_state = TransformerThermalState(theta_o_inf + a_oil * d_oil, h1_inf + a_h1 * d_h1,
                                         h2_inf - a_h2 * d_h2)
-    return new_state, theta_h[-1], loss_of_life_h
+    return new_state, theta_h[..., -1], loss_of_life_h
 
 
 def simulate(

@@ -1,0 +1,102 @@
+"""The batched environment over worker processes: the same episodes as in one process, errors,
+closing."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode
+
+import thermogrid_env  # noqa: F401 - registers the ids
+from thermogrid_env.envs import ThermoGridVectorEnv, ThermoGridWorkerVectorEnv, make_vector_env
+from thermogrid_env.envs.vector_workers import merge_infos
+from thermogrid_env.errors import ConfigError
+
+
+def _assert_same(a, b, path: str = "info") -> None:
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for key in a:
+            _assert_same(a[key], b[key], f"{path}/{key}")
+    else:
+        assert np.array_equal(np.asarray(a), np.asarray(b)), path
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+def test_workers_play_the_episodes_of_one_process(mode) -> None:
+    """5 sub-environments over 3 processes (blocks of 2, 1 and 2) across two autoresets: observations,
+    rewards, end flags and every info entry equal the one-process environment's."""
+    n, steps = 5, 200
+    one = gym.make_vec("ThermoGrid-winter-low-der-v0", num_envs=n, autoreset_mode=mode)
+    many = gym.make_vec("ThermoGrid-winter-low-der-v0", num_envs=n, num_workers=3, autoreset_mode=mode)
+    try:
+        assert isinstance(one, ThermoGridVectorEnv) and isinstance(many, ThermoGridWorkerVectorEnv)
+        assert many._blocks == [(0, 2), (2, 3), (3, 5)] and many.metadata["autoreset_mode"] == mode
+        assert many.observation_space == one.observation_space and many.action_space == one.action_space
+        actions = np.random.default_rng(0).uniform(-1.2, 1.2, (steps, n) + one.single_action_space.shape)
+        for a, b in zip(one.reset(seed=3), many.reset(seed=3)):
+            _assert_same(a, b)
+        ends = 0
+        for act in actions:
+            ref, got = one.step(act), many.step(act)
+            for a, b in zip(ref, got):
+                _assert_same(a, b)
+            ends += int(ref[3].sum())
+        assert ends == 2 * n  # every sub-environment ended twice
+    finally:
+        many.close()
+
+
+def test_disabled_autoreset_and_reset_mask() -> None:
+    venv = make_vector_env(2, "winter-low-der", num_workers=2, autoreset_mode=AutoresetMode.DISABLED)
+    try:
+        venv.reset(seed=0)
+        a = np.zeros((2,) + venv.single_action_space.shape, np.float32)
+        for _ in range(96):
+            venv.step(a)
+        with pytest.raises(ConfigError, match="reset_mask"):
+            venv.step(a)
+        obs, info = venv.reset(options={"reset_mask": np.array([False, True])})
+        assert info["_start_day_local"].tolist() == [False, True]
+        with pytest.raises(ConfigError, match=r"\[0\]"):  # the first still has to be reset
+            venv.step(a)
+        venv.reset(options={"reset_mask": np.array([True, False])})
+        venv.step(a)
+    finally:
+        venv.close()
+
+
+def test_errors_and_close() -> None:
+    with pytest.raises(ConfigError, match="num_workers"):
+        make_vector_env(2, num_workers=3)
+    with pytest.raises(ConfigError, match="num_workers"):
+        ThermoGridWorkerVectorEnv(2, num_workers=0)
+    with pytest.raises(ConfigError, match="action_mode"):  # checked before a process starts
+        make_vector_env(2, num_workers=2, action_mode="bogus")
+    venv = make_vector_env(3, "winter-low-der", num_workers=2)
+    try:
+        venv.reset(seed=1)
+        bad = np.zeros((3,) + venv.single_action_space.shape)
+        bad[2, 0] = np.inf
+        with pytest.raises(ConfigError, match=r"\[2\]"):
+            venv.step(bad)
+        with pytest.raises(ConfigError, match="shape"):
+            venv.step(bad[:2])
+        with pytest.raises(ConfigError, match="seeds"):
+            venv.reset(seed=[1, 2])
+        venv._procs[0].kill()  # a worker that dies is reported, not waited for
+        venv._procs[0].join()
+        with pytest.raises(RuntimeError, match="died"):
+            venv.step(np.zeros_like(bad))
+    finally:
+        venv.close()
+    assert all(not p.is_alive() for p in venv._procs)
+    venv.close()  # twice is fine
+
+
+def test_merge_infos_fills_blocks_without_the_key() -> None:
+    parts = [{"a": np.array([1.0, 2.0]), "d": {"x": np.array([True, False])}}, {"a": np.array([3.0])}]
+    out = merge_infos(parts, [(0, 2), (2, 3)], 3)
+    np.testing.assert_array_equal(out["a"], [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(out["d"]["x"], [True, False, False])
