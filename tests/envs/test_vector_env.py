@@ -9,7 +9,7 @@ import pytest
 from gymnasium.vector import AutoresetMode
 
 import thermogrid_env  # noqa: F401 - registers the ids
-from thermogrid_env.envs import ThermoGridEnv, ThermoGridVectorEnv
+from thermogrid_env.envs import ThermoGridEnv, ThermoGridVectorEnv, make_vector_env
 from thermogrid_env.envs.registration import env_ids
 from thermogrid_env.errors import ConfigError
 from thermogrid_env.forecast import NoisyForecaster, PerfectForecaster
@@ -79,16 +79,25 @@ def test_same_step_autoreset_and_infos() -> None:
     np.testing.assert_array_equal(obs, np.stack([e.reset()[0] for e in single]))  # already the next episodes
 
 
-def test_disabled_autoreset_needs_a_reset_mask() -> None:
-    venv = ThermoGridVectorEnv(2, "winter-low-der", autoreset_mode=AutoresetMode.DISABLED)
-    venv.reset(seed=0)
-    a = np.zeros((2,) + venv.single_action_space.shape, np.float32)
-    for _ in range(96):
+@pytest.mark.parametrize("num_workers", [1, 2])
+def test_disabled_autoreset_needs_a_reset_mask(num_workers) -> None:
+    venv = make_vector_env(2, "winter-low-der", num_workers=num_workers, autoreset_mode=AutoresetMode.DISABLED)
+    try:
+        venv.reset(seed=0)
+        a = np.zeros((2,) + venv.single_action_space.shape, np.float32)
+        for _ in range(96):
+            venv.step(a)
+        with pytest.raises(ConfigError, match="reset_mask"):
+            venv.step(a)
+        obs, info = venv.reset(options={"reset_mask": np.array([False, True])})
+        assert info["_start_day_local"].tolist() == [False, True]
+        with pytest.raises(ConfigError, match=r"\[0\]"):  # the first still has to be reset
+            venv.step(a)
+        venv.reset(options={"reset_mask": np.array([True, False])})
         venv.step(a)
-    with pytest.raises(ConfigError, match="reset_mask"):
-        venv.step(a)
-    obs, info = venv.reset(options={"reset_mask": np.array([True, False])})
-    assert info["_start_day_local"].tolist() == [True, False]
+        venv.reset(options={"reset_mask": np.zeros(2, dtype=bool)})  # resets nothing
+    finally:
+        venv.close()
 
 
 def test_seeds_and_errors() -> None:

@@ -1,5 +1,5 @@
 """The batched environment over worker processes: the same episodes as in one process, errors,
-closing."""
+closing (its ``DISABLED`` autoreset is tested with the one-process environment's, test_vector_env.py)."""
 
 from __future__ import annotations
 
@@ -46,25 +46,6 @@ def test_workers_play_the_episodes_of_one_process(mode) -> None:
         assert ends == 2 * n  # every sub-environment ended twice
     finally:
         many.close()
-
-
-def test_disabled_autoreset_and_reset_mask() -> None:
-    venv = make_vector_env(2, "winter-low-der", num_workers=2, autoreset_mode=AutoresetMode.DISABLED)
-    try:
-        venv.reset(seed=0)
-        a = np.zeros((2,) + venv.single_action_space.shape, np.float32)
-        for _ in range(96):
-            venv.step(a)
-        with pytest.raises(ConfigError, match="reset_mask"):
-            venv.step(a)
-        obs, info = venv.reset(options={"reset_mask": np.array([False, True])})
-        assert info["_start_day_local"].tolist() == [False, True]
-        with pytest.raises(ConfigError, match=r"\[0\]"):  # the first still has to be reset
-            venv.step(a)
-        venv.reset(options={"reset_mask": np.array([True, False])})
-        venv.step(a)
-    finally:
-        venv.close()
 
 
 def test_errors_and_close() -> None:

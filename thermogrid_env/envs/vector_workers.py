@@ -26,11 +26,9 @@ import traceback
 from typing import Any
 
 import numpy as np
-from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from thermogrid_env.envs.thermogrid_env import ThermoGridEnv
 from thermogrid_env.envs.vector_env import ThermoGridVectorEnv
 from thermogrid_env.errors import ConfigError
 
@@ -80,28 +78,20 @@ class ThermoGridWorkerVectorEnv(VectorEnv):
             raise ConfigError(f"num_envs must be an integer >= 1, got {num_envs!r}.")
         if not (ok and 1 <= num_workers <= num_envs):
             raise ConfigError(f"num_workers must be an integer in [1, num_envs={num_envs}], got {num_workers!r}.")
-        if kwargs.get("render_mode") is not None:
-            raise ConfigError("ThermoGridWorkerVectorEnv does not render; render a single ThermoGridEnv instead.")
-        try:
-            mode = AutoresetMode(kwargs.get("autoreset_mode", AutoresetMode.NEXT_STEP))
-        except ValueError:
-            raise ConfigError(f"autoreset_mode must be one of {[m.value for m in AutoresetMode]}, "
-                              f"got {kwargs['autoreset_mode']!r}.") from None
-        env_kwargs = {k: v for k, v in kwargs.items() if k not in ("autoreset_mode", "render_mode")}
-        template = ThermoGridEnv(scenario, **env_kwargs)  # checks the arguments; gives the spaces
         self.num_envs, self.num_workers = int(num_envs), int(num_workers)
-        self.scenario = template.scenario
-        self.autoreset_mode = mode
-        self.metadata = {**self.metadata, "autoreset_mode": mode}
-        self.render_mode = None
-        self.single_observation_space: spaces.Box = template.observation_space
-        self.single_action_space: spaces.Box = template.action_space
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self.observation_spec = template.observation_spec
-        n, n_obs, n_act = self.num_envs, self.single_observation_space.shape[0], self.single_action_space.shape[0]
+        n = self.num_envs
         edges = np.linspace(0, n, self.num_workers + 1).round().astype(int)
         self._blocks = [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:])]
+        # the first block, in this process: checks every argument before a worker starts
+        self._local = local = ThermoGridVectorEnv(self._blocks[0][1], scenario, **kwargs)
+        mode = self.autoreset_mode = local.autoreset_mode
+        self.metadata = {**self.metadata, "autoreset_mode": mode}
+        self.scenario, self.observation_spec, self.render_mode = local.scenario, local.observation_spec, None
+        self.single_observation_space, self.single_action_space = local.single_observation_space, local.single_action_space
+        self.observation_space = batch_space(self.single_observation_space, n)
+        self.action_space = batch_space(self.single_action_space, n)
+        n_obs, n_act = self.single_observation_space.shape[0], self.single_action_space.shape[0]
+        env_kwargs = {k: v for k, v in kwargs.items() if k != "autoreset_mode"}
         ctx = mp.get_context(mp_context)
         self._shared = {"obs": ctx.RawArray("f", n * n_obs), "actions": ctx.RawArray("d", n * n_act),
                         "reward": ctx.RawArray("d", n), "terminated": ctx.RawArray("b", n),
@@ -112,8 +102,6 @@ class ThermoGridWorkerVectorEnv(VectorEnv):
         self._conns: list[Any] = []
         self._procs: list[Any] = []
         self._closed = False
-        lo0, hi0 = self._blocks[0]
-        self._local = ThermoGridVectorEnv(hi0 - lo0, scenario, autoreset_mode=mode, **env_kwargs)
         for lo, hi in self._blocks[1:]:
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=_worker, name=f"thermogrid-worker-{lo}-{hi}", daemon=True,
