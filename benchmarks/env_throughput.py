@@ -193,9 +193,12 @@ def _array_bytes(obj: object, seen: set[int] | None = None) -> int:
     return 0
 
 
-def batched_env(counts: tuple[int, ...], episodes: int, num_workers: int = 1) -> list[tuple[int, float, float, float]]:
-    """Rows (N, steps/s incl. resets, steps/s stepping only, MB held in this process) of the batched
-    env, in one process or over ``num_workers`` processes."""
+def batched_env(counts: tuple[int, ...], episodes: int, runs: int,
+                num_workers: int = 1) -> list[tuple[int, float, float, float, float]]:
+    """Rows (N, steps/s incl. resets, steps/s stepping only, spread of both as max - min over median, MB
+    held in this process) of the batched env, in one process or over ``num_workers`` processes;
+    medians of ``runs`` runs, after a warm-up long enough to draw about 256 days (numba, and the
+    per-day caches of a long training run)."""
     from thermogrid_env.envs import ThermoGridVectorEnv, ThermoGridWorkerVectorEnv  # noqa: PLC0415
 
     rows = []
@@ -205,19 +208,28 @@ def batched_env(counts: tuple[int, ...], episodes: int, num_workers: int = 1) ->
         venv.reset(seed=0)
         a = np.random.default_rng(0).uniform(-1, 1, (n, *venv.single_action_space.shape)).astype(np.float32)
         t = venv.scenario.n_steps
-        for _ in range(t + 1):  # one day of warm-up (numba, day caches), and every sub-env reset once
+        for _ in range(max(1, -(-256 // n)) * (t + 1)):  # warm-up; every sub-env resets once a day
             venv.step(a)
         steps = max(t + 1, episodes * (t + 1))
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            venv.step(a)
-        with_resets = steps * n / (time.perf_counter() - t0)
-        venv.reset(seed=1)
-        t0 = time.perf_counter()
-        for _ in range(t - 1):  # inside one day: no reset
-            venv.step(a)
-        stepping = (t - 1) * n / (time.perf_counter() - t0)
-        rows.append((n, with_resets, stepping, _array_bytes(venv) / 2**20))
+
+        def with_resets():
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                venv.step(a)
+            return steps * n, time.perf_counter() - t0
+
+        seeds = iter(range(1, runs + 1))
+
+        def stepping():
+            venv.reset(seed=next(seeds))
+            t0 = time.perf_counter()
+            for _ in range(t - 1):  # inside one day: no reset
+                venv.step(a)
+            return (t - 1) * n, time.perf_counter() - t0
+
+        rate, spread = _median_rate(with_resets, runs)
+        rate_step, spread_step = _median_rate(stepping, runs)
+        rows.append((n, rate, rate_step, max(spread, spread_step), _array_bytes(venv) / 2**20))
         venv.close()
     return rows
 
@@ -271,22 +283,23 @@ def main() -> None:
         if mode == "sync" and n == 1:
             single_rate = rate
     batch_counts = (1, 16, 64) if args.quick else (1, 16, 64, 256, 1024)
-    days = 1 if args.quick else 3
-    print(f"\n## Natively batched env (gymnasium.make_vec vector_entry_point; {days} days per sub-env, autoreset "
-          "included: every sub-env resets once a day)\n")
+    days = 1 if args.quick else 2
+    print(f"\n## Natively batched env (gymnasium.make_vec vector_entry_point; median of {runs} runs of {days} days "
+          "per sub-env, autoreset included: every sub-env resets once a day)\n")
     print("Ratios: incl. resets against the single env's episodes incl. reset (raw env) and against "
           "make_vec sync with 1 sub-env; stepping only against the single env's steps.\n")
     print("| workers | N | env-steps/s incl. resets | µs per env-step | x single env | x make_vec sync 1 "
-          "| env-steps/s stepping only | x single env | MB of arrays |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| env-steps/s stepping only | x single env | spread | MB of arrays |\n"
+          "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     n_workers = min(os.cpu_count() or 1, 4)
     runs_batched = [(1, batch_counts)] + ([(n_workers, batch_counts[-2:])] if n_workers > 1 else [])
     for workers, counts_w in runs_batched:
-        for n, rate, stepping, mb in batched_env(counts_w, days, workers):
+        for n, rate, stepping, spread, mb in batched_env(counts_w, days, runs, workers):
             ratios = [f"{rate / single_episode_rate:.1f}", f"{rate / single_rate:.1f}" if single_rate else "n/a",
                       f"{stepping / single_step_rate:.1f}"]
-            mb_text = f"{mb:.1f}" if workers == 1 else "(in workers)"
+            mb_text = f"{mb:.1f}" if workers == 1 else f"{mb:.1f} (this process's block)"
             print(f"| {workers} | {n} | {rate:,.0f} | {1e6 / rate:.1f} | {ratios[0]} | {ratios[1]} | {stepping:,.0f} "
-                  f"| {ratios[2]} | {mb_text} |")
+                  f"| {ratios[2]} | {spread:.0%} | {mb_text} |")
     n_envs = 16
     rows = sb3_training(n_envs, 2048 if args.quick else 16 * 128 * 10)
     if rows:

@@ -116,3 +116,15 @@ def test_rl_ppo_benchmark_quick(tmp_path) -> None:
     rows = [line.split("|")[1].strip() for line in out.stdout.splitlines() if line.startswith("| ")]
     assert rows[-2:] == ["uncontrolled", "ppo"] and "1-1" in rows
     assert (tmp_path / "ppo.zip").is_file() and len((tmp_path / "training_returns.csv").read_text().splitlines()) == 3
+
+
+def test_env_throughput_batched_rows() -> None:
+    """The batched-env rows of benchmarks/env_throughput.py, in one process and over two workers."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from env_throughput import batched_env
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    for workers in (1, 2):
+        ((n, with_resets, stepping, spread, mb),) = batched_env((16,), 1, 1, workers)
+        assert n == 16 and with_resets > 0 and stepping > 0 and spread == 0.0 and mb > 0

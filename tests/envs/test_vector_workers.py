@@ -81,3 +81,22 @@ def test_merge_infos_fills_blocks_without_the_key() -> None:
     out = merge_infos(parts, [(0, 2), (2, 3)], 3)
     np.testing.assert_array_equal(out["a"], [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(out["d"]["x"], [True, False, False])
+
+
+def test_sb3_adapter_over_workers() -> None:
+    pytest.importorskip("stable_baselines3")
+    from baselines.rl_vec import SB3VectorEnv
+
+    ref, env = SB3VectorEnv("winter-low-der", 4, seed=0), SB3VectorEnv("winter-low-der", 4, seed=0, num_workers=2)
+    try:
+        assert isinstance(env.venv, ThermoGridWorkerVectorEnv)
+        np.testing.assert_array_equal(env.reset(), ref.reset())
+        actions = np.random.default_rng(1).uniform(-1, 1, (100, 4) + env.action_space.shape).astype(np.float32)
+        for a in actions:  # across the episodes' end (96 steps): SB3's same-step reset
+            ref.step_async(a)
+            env.step_async(a)
+            for x, y in zip(ref.step_wait()[:3], env.step_wait()[:3]):
+                np.testing.assert_array_equal(x, y)
+        assert env.episode_returns == ref.episode_returns and len(env.episode_returns) == 4
+    finally:
+        env.close()

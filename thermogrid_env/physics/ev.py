@@ -156,7 +156,8 @@ class EVSessions:
         """Sessions from ``(n,)`` arrays that are valid by construction (the sampler's), unchecked.
 
         The environment samples sessions at every reset; :func:`sample_sessions` draws them inside
-        the valid ranges, so the checks of ``__init__`` are skipped there (tested against them).
+        the valid ranges, so the checks of ``__init__`` are skipped there (tested against them). The
+        sessions take over the given arrays (made read-only, not copied): pass fresh ones.
         """
         obj = object.__new__(cls)
         n = np.shape(fields["arrival_step"])
@@ -164,7 +165,7 @@ class EVSessions:
             dtype = np.int64 if name in _INT_FIELDS else (np.bool_ if name in _BOOL_FIELDS else np.float64)
             value = fields[name]
             if isinstance(value, np.ndarray) and value.shape == n:
-                arr = value.astype(dtype, copy=True)  # own copy: the caller's array stays writable
+                arr = value.astype(dtype, copy=False)
             else:
                 arr = np.full(n, value, dtype=dtype)
             arr.setflags(write=False)
