@@ -66,10 +66,25 @@ def test_errors_and_close() -> None:
             venv.step(bad[:2])
         with pytest.raises(ConfigError, match="seeds"):
             venv.reset(seed=[1, 2])
+        venv.step(np.zeros_like(bad))
+    finally:
+        venv.close()
+    venv = make_vector_env(3, "winter-low-der", num_workers=2)
+    try:
+        venv.reset(seed=1)
+        bad = np.zeros((3,) + venv.single_action_space.shape)
+        venv._send([("step", None)])  # a step whose answers are never read (as if Ctrl-C hit it)
+        with pytest.raises(ConfigError, match="interrupted"):
+            venv.step(bad)
+    finally:
+        venv.close()
+    venv = make_vector_env(3, "winter-low-der", num_workers=2)
+    try:
+        venv.reset(seed=1)
         venv._procs[0].kill()  # a worker that dies is reported, not waited for
         venv._procs[0].join()
         with pytest.raises(RuntimeError, match="died"):
-            venv.step(np.zeros_like(bad))
+            venv.step(np.zeros((3,) + venv.single_action_space.shape))
     finally:
         venv.close()
     assert all(not p.is_alive() for p in venv._procs)

@@ -16,12 +16,15 @@ is long against the hand-over (about 0.1 ms): hundreds of sub-environments per w
 
 Worker processes start with the platform's default method (``fork`` on Linux: fast, nothing to
 pickle); pass ``mp_context="spawn"`` or ``"forkserver"`` to choose (then the arguments, e.g. a
-forecaster, must pickle). :meth:`~ThermoGridWorkerVectorEnv.close` ends them (also at exit).
+forecaster, must pickle). :meth:`~ThermoGridWorkerVectorEnv.close` ends them (also at exit). Ctrl-C
+reaches this process only (the workers ignore it); a call it interrupts leaves the sub-environments
+half-stepped, so the next call says so: close the environment and make a new one.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 import traceback
 from typing import Any
 
@@ -102,6 +105,7 @@ class ThermoGridWorkerVectorEnv(VectorEnv):
         self._conns: list[Any] = []
         self._procs: list[Any] = []
         self._closed = False
+        self._pending = False  # a command sent whose answers were not all read (an interrupted call)
         for lo, hi in self._blocks[1:]:
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=_worker, name=f"thermogrid-worker-{lo}-{hi}", daemon=True,
@@ -209,6 +213,10 @@ class ThermoGridWorkerVectorEnv(VectorEnv):
         """One command per worker (a dead worker's pipe is reported by :meth:`_gather`)."""
         if self._closed:
             raise ConfigError("This environment is closed; make a new one.")
+        if self._pending:
+            raise ConfigError("A previous reset() or step() of this environment was interrupted (its sub-environments "
+                              "may be half-stepped); close it and make a new one.")
+        self._pending = True
         for conn, message in zip(self._conns, messages):
             try:
                 conn.send(message)
@@ -227,6 +235,7 @@ class ThermoGridWorkerVectorEnv(VectorEnv):
             if status == "error" and error is None:
                 error = payload
             parts.append(payload if status == "ok" else {})
+        self._pending = False
         if error is not None:
             if isinstance(error, tuple):  # (exception, worker traceback)
                 exc, tb = error
@@ -273,6 +282,7 @@ def merge_infos(parts: list[dict[str, Any]], blocks: list[tuple[int, int]], n: i
 def _worker(conn: Any, lo: int, hi: int, n: int, n_obs: int, n_act: int, shared: dict[str, Any],
             kwargs: dict[str, Any]) -> None:
     """A worker: a ThermoGridVectorEnv of sub-environments ``lo:hi``, driven through ``conn``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle (it closes us)
     obs, actions, reward, terminated, truncated = (x[lo:hi] for x in _views(shared, n, n_obs, n_act))
     try:
         env = ThermoGridVectorEnv(hi - lo, **kwargs)
@@ -283,7 +293,7 @@ def _worker(conn: Any, lo: int, hi: int, n: int, n_obs: int, n_act: int, shared:
     while True:
         try:
             cmd, arg = conn.recv()
-        except (EOFError, OSError, KeyboardInterrupt):
+        except (EOFError, OSError):  # the main process is gone
             return
         if cmd == "close":
             env.close()
