@@ -53,6 +53,8 @@ def test_errors_and_close() -> None:
         make_vector_env(2, num_workers=3)
     with pytest.raises(ConfigError, match="num_workers"):
         ThermoGridWorkerVectorEnv(2, num_workers=0)
+    with pytest.raises(ConfigError, match="mp_context"):
+        make_vector_env(2, num_workers=2, mp_context="teleport")
     with pytest.raises(ConfigError, match="action_mode"):  # checked before a process starts
         make_vector_env(2, num_workers=2, action_mode="bogus")
     venv = make_vector_env(3, "winter-low-der", num_workers=2)
@@ -115,3 +117,20 @@ def test_sb3_adapter_over_workers() -> None:
         assert env.episode_returns == ref.episode_returns and len(env.episode_returns) == 4
     finally:
         env.close()
+
+
+def test_spawned_workers_with_a_forecaster() -> None:
+    """``spawn`` workers (what macOS and Windows use) get their arguments pickled, a forecaster too."""
+    from thermogrid_env.forecast import NoisyForecaster
+
+    kwargs = {"forecaster": NoisyForecaster()}
+    one = make_vector_env(2, "winter-low-der", **kwargs)
+    many = make_vector_env(2, "winter-low-der", num_workers=2, mp_context="spawn", **kwargs)
+    try:
+        np.testing.assert_array_equal(one.reset(seed=4)[0], many.reset(seed=4)[0])
+        a = np.full((2,) + one.single_action_space.shape, 0.3)
+        for _ in range(3):
+            for x, y in zip(one.step(a)[:4], many.step(a)[:4]):
+                np.testing.assert_array_equal(x, y)
+    finally:
+        many.close()

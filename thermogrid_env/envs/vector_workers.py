@@ -81,6 +81,8 @@ class ThermoGridWorkerVectorEnv(VectorEnv):
             raise ConfigError(f"num_envs must be an integer >= 1, got {num_envs!r}.")
         if not (ok and 1 <= num_workers <= num_envs):
             raise ConfigError(f"num_workers must be an integer in [1, num_envs={num_envs}], got {num_workers!r}.")
+        if mp_context is not None and mp_context not in mp.get_all_start_methods():
+            raise ConfigError(f"mp_context must be one of {mp.get_all_start_methods()} or None, got {mp_context!r}.")
         self.num_envs, self.num_workers = int(num_envs), int(num_workers)
         n = self.num_envs
         edges = np.linspace(0, n, self.num_workers + 1).round().astype(int)
