@@ -81,6 +81,11 @@ class Forecaster(Protocol):
     def forecast(self, step: int, horizon_steps: int) -> Forecast:
         """Forecast issued at ``step`` for steps ``step + 1 .. step + horizon_steps``.
 
+        A function of what :meth:`reset` received and of its arguments only (draw any noise at
+        reset): the environments ask for every step's observed forecasts right after the reset
+        (:meth:`~thermogrid_env.envs.observations.ObservationSpec.forecast_tables`), controllers
+        ask again during the episode, and both must get the same numbers.
+
         Args:
             step: Issue step, ``0 <= step <= n_steps``.
             horizon_steps: Number of steps ahead, >= 1.
