@@ -91,7 +91,7 @@ def step_kpis(res: StepResult, terms: dict[str, Any], ctx: CostContext, is_line:
     v = res.v_pu[..., 1:]
     v_dev = np.maximum(ctx.v_min_pu - v, v - ctx.v_max_pu)  # > 0 only outside the band
     n_viol = np.add.reduce(v_dev > 0.0, axis=-1)
-    dev_max = np.maximum(v_dev.max(axis=-1, initial=0.0), 0.0)
+    dev_max = v_dev.max(axis=-1, initial=0.0)  # >= 0 (initial), NaN kept
     lines = res.loading.compress(is_line, axis=-1)  # C order: each row sums alone, whatever the batch
     p_slack, trafo_loading, loss_series = res.p_slack_kw, res.trafo_loading, res.p_loss_series_kw
     if res.converged is True or np.all(res.converged):  # the hot path: no NaN anywhere

@@ -31,6 +31,7 @@ A step whose power flow has no solution (voltage collapse) is not an exception: 
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,10 @@ from thermogrid_env.sim import costs, kpi
 from thermogrid_env.sim.devices import HP_POWER_FACTOR, deadline_steps
 
 __all__ = ["Grid", "HP_POWER_FACTOR", "Setpoints", "SimState", "Simulator", "StepResult"]
+
+
+def _identity(x: Any) -> Any:
+    return x
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -370,6 +375,10 @@ class Simulator:
         """Row ``k`` of a ``(T, ...)`` series, or of each episode's ``(B, T, ...)`` series at its own step."""
         return a[k] if self.single else a[self._ar, k]
 
+    def _step_helpers(self) -> tuple[Any, Any]:
+        """:meth:`_take` and :meth:`_col` for the hot path (for one episode: plain indexing and identity)."""
+        return (operator.getitem, _identity) if self.single else (self._take, self._col)
+
     def _scatter(self, idx: np.ndarray, values: np.ndarray, size: int, width: int) -> np.ndarray:
         out = np.bincount(idx, values.ravel(), size)
         return out if self.single else out.reshape(self.batch_size, width)
@@ -465,7 +474,7 @@ class Simulator:
             raise ConfigError(f"The episode has {self.n_steps} steps; reset before stepping again.")
         if not checked:
             self._check_setpoints(setpoints)
-        take, col = self._take, self._col
+        take, col = self._step_helpers()
         t_a = take(self._t_amb, k)
 
         # 1-2. heat pumps and houses
@@ -557,7 +566,7 @@ class Simulator:
             pv_curtailment, pv_q_kvar: PV set-points, as :class:`Setpoints`.
         """
         k = state.step
-        take, col = self._take, self._col
+        take, col = self._step_helpers()
         heat = building.heat_for_target(self._hp_coef, state.t_indoor_c, state.t_envelope_c, col(take(self._t_amb, k)),
                                         np.asarray(hp_target_c, dtype=float), take(self._q_int, k),
                                         col(take(self._irr, k)))
