@@ -128,3 +128,20 @@ def test_env_throughput_batched_rows() -> None:
     for workers in (1, 2):
         ((n, with_resets, stepping, spread, mb),) = batched_env((16,), 1, 1, workers)
         assert n == 16 and with_resets > 0 and stepping > 0 and spread == 0.0 and mb > 0
+
+
+def test_env_ab_benchmark_against_head() -> None:
+    """benchmarks/env_ab.py measures a reference commit (a temporary worktree) against this checkout."""
+    import shutil
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs a git checkout")
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "env_ab.py"), "--ref", "HEAD", "--num-envs", "4", "--rounds", "1"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT, check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| batched") or line.startswith("| single")]
+    assert len(rows) == 3 and all(float(r.rsplit("|", 2)[-2]) > 0 for r in rows)
+    worktrees = subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True).stdout
+    assert "thermogrid-ab-" not in worktrees  # removed again
