@@ -313,14 +313,6 @@ class Simulator:
         self._ar = np.arange(b)
         self._n_lv = n_bus - 1
 
-    def replace_episode(self, index: int, episode: Any) -> None:
-        """Put ``episode`` into row ``index`` of a batch (a sub-environment's reset).
-
-        Raises:
-            ConfigError: One episode (use a new simulator), or an episode that cannot join the batch.
-        """
-        self.replace_episodes([index], [episode])
-
     def replace_episodes(self, rows: Any, episodes: Any) -> None:
         """Put ``episodes[j]`` into row ``rows[j]`` of a batch (sub-environments' resets, all at once).
 
@@ -329,7 +321,7 @@ class Simulator:
                 cannot join the batch.
         """
         if self.single:
-            raise ConfigError("replace_episode is for batches; make a new Simulator for one episode.")
+            raise ConfigError("replace_episodes is for batches; make a new Simulator for one episode.")
         rows = np.asarray(rows, dtype=np.intp).reshape(-1)
         episodes = list(episodes)
         if rows.size != len(episodes):
@@ -387,19 +379,12 @@ class Simulator:
     def initial_state(self) -> SimState:
         """State at the start of the episode(s): houses at the comfort band's initial temperature
         with the envelope at its steady state, EVs at their arrival state of charge, transformer
-        at its steady state for the first step's base load."""
-        sc = self.scenario
-        t_in = np.full(self._hp_pmax.shape, sc.comfort.t_initial_c)
-        t_a0 = self._t_amb[..., 0]
-        t_env = np.stack([e.community.houses.envelope_steady_c(np.full(self.n_hp, sc.comfort.t_initial_c),
-                                                               float(e.exogenous.t_ambient_c[0]))
-                          for e in self.episodes])
-        t_env = t_env[0] if self.single else t_env
-        soc = np.array(self._arrays["soc_arrival"][0] if self.single else self._arrays["soc_arrival"], dtype=float)
-        grid0 = self.initial_grid()
-        trafo0 = transformer.initial_state(self._trafo.params, t_a0, grid0.trafo_loading)
-        step = 0 if self.single else np.zeros(self.batch_size, dtype=np.int64)
-        return SimState(step=step, t_indoor_c=t_in, t_envelope_c=t_env, ev_soc=soc, trafo=trafo0)
+        at its steady state for the first step's base load (:meth:`initial_rows` of every row)."""
+        state, _, _ = self.initial_rows(np.arange(self.batch_size))
+        if not self.single:
+            return state
+        return SimState(step=0, t_indoor_c=state.t_indoor_c[0], t_envelope_c=state.t_envelope_c[0],
+                        ev_soc=state.ev_soc[0], trafo=transformer.TransformerThermalState(*(x[0] for x in state.trafo)))
 
     def initial_grid(self) -> Grid:
         """The power flow of the first step's base load (what is measured before the first step)."""
