@@ -14,7 +14,8 @@ Prints markdown tables. Random actions are drawn in advance, so action sampling 
   (autoreset included, every sub-environment resets once a day), µs per env-step, the steps/s of
   stepping alone, and the memory the batch holds; the ratios to the single env and to
   ``make_vec`` sync of the same run; at the two largest N also split over worker processes
-  (:class:`~thermogrid_env.envs.vector_workers.ThermoGridWorkerVectorEnv`, one per CPU, at most 4);
+  (:class:`~thermogrid_env.envs.vector_workers.ThermoGridWorkerVectorEnv`, one per CPU, at most 4)
+  and in one process with the power flow on numba's threads (``parallel_powerflow=True``);
 * SB3 PPO training steps/s (``MlpPolicy``, ``n_steps=128``, one torch thread) on the batched env's
   SB3 adapter (:class:`baselines.rl_vec.SB3VectorEnv`) against a ``DummyVecEnv`` of as many single
   environments (needs the ``[rl]`` extra; skipped without it).
@@ -194,16 +195,17 @@ def _array_bytes(obj: object, seen: set[int] | None = None) -> int:
 
 
 def batched_env(counts: tuple[int, ...], episodes: int, runs: int,
-                num_workers: int = 1) -> list[tuple[int, float, float, float, float]]:
+                num_workers: int = 1, **kwargs) -> list[tuple[int, float, float, float, float]]:
     """Rows (N, steps/s incl. resets, steps/s stepping only, spread of both as max - min over median, MB
-    held in this process) of the batched env, in one process or over ``num_workers`` processes;
-    medians of ``runs`` runs, after a warm-up long enough to draw about 256 days (numba, and the
-    per-day caches of a long training run)."""
+    held in this process) of the batched env, in one process or over ``num_workers`` processes
+    (``kwargs``: further arguments of the env, e.g. ``parallel_powerflow``); medians of ``runs`` runs,
+    after a warm-up long enough to draw about 256 days (numba, and the per-day caches of a long
+    training run)."""
     from thermogrid_env.envs import ThermoGridVectorEnv, ThermoGridWorkerVectorEnv  # noqa: PLC0415
 
     rows = []
     for n in counts:
-        venv = gym.make_vec(ENV_ID, num_envs=n, num_workers=num_workers)  # the vector_entry_point
+        venv = gym.make_vec(ENV_ID, num_envs=n, num_workers=num_workers, **kwargs)  # the vector_entry_point
         assert isinstance(venv, ThermoGridVectorEnv if num_workers == 1 else ThermoGridWorkerVectorEnv)
         venv.reset(seed=0)
         a = np.random.default_rng(0).uniform(-1, 1, (n, *venv.single_action_space.shape)).astype(np.float32)
@@ -292,13 +294,16 @@ def main() -> None:
           "| env-steps/s stepping only | x single env | spread | MB of arrays |\n"
           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     n_workers = min(os.cpu_count() or 1, 4)
-    runs_batched = [(1, batch_counts)] + ([(n_workers, batch_counts[-2:])] if n_workers > 1 else [])
-    for workers, counts_w in runs_batched:
-        for n, rate, stepping, spread, mb in batched_env(counts_w, days, runs, workers):
+    runs_batched = [(1, batch_counts, {})]
+    if n_workers > 1:
+        runs_batched += [(1, batch_counts[-2:], {"parallel_powerflow": True}), (n_workers, batch_counts[-2:], {})]
+    for workers, counts_w, kwargs in runs_batched:
+        for n, rate, stepping, spread, mb in batched_env(counts_w, days, runs, workers, **kwargs):
             ratios = [f"{rate / single_episode_rate:.1f}", f"{rate / single_rate:.1f}" if single_rate else "n/a",
                       f"{stepping / single_step_rate:.1f}"]
             mb_text = f"{mb:.1f}" if workers == 1 else f"{mb:.1f} (this process's block)"
-            print(f"| {workers} | {n} | {rate:,.0f} | {1e6 / rate:.1f} | {ratios[0]} | {ratios[1]} | {stepping:,.0f} "
+            label = f"{workers} (threaded power flow)" if kwargs else str(workers)
+            print(f"| {label} | {n} | {rate:,.0f} | {1e6 / rate:.1f} | {ratios[0]} | {ratios[1]} | {stepping:,.0f} "
                   f"| {ratios[2]} | {spread:.0%} | {mb_text} |")
     n_envs = 16
     rows = sb3_training(n_envs, 2048 if args.quick else 16 * 128 * 10)

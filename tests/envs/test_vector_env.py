@@ -59,6 +59,22 @@ def test_identical_to_single_envs_across_autoresets(forecaster) -> None:
     np.testing.assert_allclose(np.array(vec_rew), single_rew, rtol=1e-12, atol=1e-9)
 
 
+def test_parallel_powerflow_gives_the_same_numbers() -> None:
+    pytest.importorskip("numba")
+    n = 64  # PARALLEL_MIN_BATCH: the threaded sweep is used
+    envs = [ThermoGridVectorEnv(n, "winter-low-der", parallel_powerflow=p) for p in (False, True)]
+    assert envs[1].parallel_powerflow and envs[1].reset(seed=3)[0] is not None
+    envs[0].reset(seed=3)
+    assert envs[1].simulator.powerflow.parallel and not envs[0].simulator.powerflow.parallel
+    a = np.random.default_rng(1).uniform(-1, 1, (12, n) + envs[0].single_action_space.shape).astype(np.float32)
+    for x in a:
+        (o0, r0, *_), (o1, r1, *_) = envs[0].step(x), envs[1].step(x)
+        np.testing.assert_array_equal(o0, o1)
+        np.testing.assert_array_equal(r0, r1)
+    with pytest.raises(ConfigError, match="parallel_powerflow"):
+        ThermoGridVectorEnv(2, parallel_powerflow="yes")
+
+
 def test_same_step_autoreset_and_infos() -> None:
     n = 2
     venv = ThermoGridVectorEnv(n, "winter-low-der", autoreset_mode="SameStep")

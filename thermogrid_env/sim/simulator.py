@@ -182,13 +182,17 @@ class Simulator:
             sequence of episodes of the same scenario (a batch; their communities, days and EV
             sessions may differ, the feeder and device counts may not).
         powerflow_backend: ``"auto"``, ``"numba"`` or ``"numpy"``.
+        parallel_powerflow: Spread the power flows of a batch of at least
+            :data:`~thermogrid_env.physics.powerflow.PARALLEL_MIN_BATCH` episodes over numba's
+            threads (:class:`~thermogrid_env.physics.powerflow.PowerFlowSolver`'s ``parallel``;
+            identical results).
 
     Raises:
         ConfigError: An empty batch, or episodes that cannot be batched (different scenarios,
             feeders or device counts: batch those separately).
     """
 
-    def __init__(self, episodes: Any, powerflow_backend: str = "auto") -> None:
+    def __init__(self, episodes: Any, powerflow_backend: str = "auto", *, parallel_powerflow: bool = False) -> None:
         from thermogrid_env.sim.episode import Episode  # noqa: PLC0415
 
         single = isinstance(episodes, Episode)
@@ -210,7 +214,7 @@ class Simulator:
         self.dt_s = float(sc.dt_s)
         self.dt_h = sc.dt_h
         self.n_steps = eps[0].exogenous.n_steps
-        self.powerflow = PowerFlowSolver(self.feeder, backend=powerflow_backend)
+        self.powerflow = PowerFlowSolver(self.feeder, backend=powerflow_backend, parallel=parallel_powerflow)
         f = self.feeder
         self.cost_context = costs.CostContext(
             dt_h=self.dt_h, v_min_pu=sc.v_min_pu, v_max_pu=sc.v_max_pu, t_min_c=sc.comfort.t_min_c,
