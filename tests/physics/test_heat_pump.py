@@ -274,15 +274,25 @@ def test_shape_matches_simbench_profiles(emitter: str) -> None:
     assert 1200.0 <= heat_flh_h <= 2500.0
 
 
-def test_emitter_kind_cop_gathers_to_the_device_cop() -> None:
-    """One series per emitter kind, gathered per device, is the per-device COP number for number."""
-    t = np.linspace(-20.0, 25.0, 97)
-    for emitter in ("radiator", ("floor", "radiator", "floor", "radiator"), ("floor",) * 3):
-        params = hp.HeatPumpParams(p_rated_el_kw=np.ones(4 if isinstance(emitter, str) else len(emitter)),
-                                   emitter=emitter)
-        per_kind = hp.emitter_kind_cop(params, t)
-        assert per_kind.shape == (97, len(params._emitter_kinds))
-        expected = np.broadcast_to(hp.device_cop(params, t[:, None]), (97, params.n_devices))
-        assert np.array_equal(per_kind[:, params._emitter_index], expected)
+def test_fleet_cop_series_is_the_device_cop() -> None:
+    """One series per emitter kind, gathered per device, is the per-device COP number for number,
+    for one fleet or several (each over its own temperatures)."""
+    rng = np.random.default_rng(0)
+    t = rng.uniform(-20.0, 25.0, (3, 97))
+    emitters = [("floor", "radiator", "floor", "radiator"), ("radiator",) * 4, "floor"]
+    fleets = [hp.HeatPumpParams(p_rated_el_kw=np.ones(4), emitter=e) for e in emitters]
+    got = hp.fleet_cop_series(fleets, t)
+    assert got.shape == (3, 97, 4)
+    for i, params in enumerate(fleets):
+        expected = np.broadcast_to(hp.device_cop(params, t[i][:, None]), (97, 4))
+        assert np.array_equal(got[i], expected)
+        assert np.array_equal(hp.fleet_cop_series([params], t[i:i + 1])[0], expected)
+    other = hp.HeatPumpParams(p_rated_el_kw=np.ones(4), emitter="floor", cop_correction=0.9)
+    mixed = hp.fleet_cop_series([fleets[0], other], t[:2])
+    assert np.array_equal(mixed[1], np.broadcast_to(hp.device_cop(other, t[1][:, None]), (97, 4)))
     with pytest.raises(DataError):
-        hp.emitter_kind_cop(params, [np.nan])
+        hp.fleet_cop_series(fleets[:1], [[np.nan]])
+    with pytest.raises(ConfigError, match="shape"):
+        hp.fleet_cop_series(fleets[:2], t[0])
+    with pytest.raises(ConfigError, match="same number"):
+        hp.fleet_cop_series([fleets[0], hp.HeatPumpParams(p_rated_el_kw=np.ones(2))], t[:2])

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -132,6 +133,15 @@ def ev_schedule(arrival_step: np.ndarray, departure_step: np.ndarray, h_per_soc:
     to_dep_h = np.minimum((departure_step - k) * dt_h, EV_TIME_CAP_H)
     return np.concatenate([plugged.astype(np.float64), np.where(plugged, to_dep_h, 0.0),
                            np.where(plugged, np.broadcast_to(h_per_soc, plugged.shape), 0.0)], axis=-1)
+
+
+@lru_cache(maxsize=16)
+def _lead_steps(n_steps: int, horizon_steps: int, n_series: int) -> np.ndarray:
+    """``(n_steps + 1, horizon_steps)`` index of the steps ``k + 1 ... k + horizon_steps`` forecast at
+    each issue step ``k``, held at the last entry of an ``n_series``-long series (read-only)."""
+    idx = np.minimum(np.arange(n_steps + 1)[:, None] + 1 + np.arange(horizon_steps)[None, :], n_series - 1)
+    idx.setflags(write=False)
+    return idx
 
 
 class ObservationSpec:
@@ -334,9 +344,8 @@ class ObservationSpec:
         if fast is not None and hasattr(forecaster, "_price") and fast[0].shape[2] >= horizon_steps:
             # SeasonalEmpiricalForecaster: its precomputed table (and the tariff)
             t_q, pv_q = (x[:, :, :horizon_steps][:, :, columns] for x in fast)
-            price = forecaster._price
-            idx = np.minimum(np.arange(n_steps + 1)[:, None] + 1 + np.arange(horizon_steps)[None, :], price.size - 1)
-            p_q = np.broadcast_to(price[idx][:, columns][None], (t_q.shape[0],) + price[idx][:, columns].shape)
+            price = forecaster._price[_lead_steps(n_steps, horizon_steps, forecaster._price.size)][:, columns]
+            p_q = np.broadcast_to(price[None], (t_q.shape[0],) + price.shape)
             by_attr = {"t_ambient_c": t_q, "pv_per_kwp": pv_q, "price_eur_per_kwh": p_q}
         else:
             rows = [forecaster.forecast(k, horizon_steps) for k in range(n_steps + 1)]

@@ -112,7 +112,10 @@ class SeasonalEmpiricalForecaster:
         if np.any(pos < 0):
             raise ConfigError("SeasonalEmpiricalForecaster: the episode leaves the shipped year 2016.")
         t = exogenous.time_utc
-        self._dt_h = (t[1] - t[0]).total_seconds() / 3600.0 if len(t) > 1 else 0.25
+        if len(t) > 1:  # the step [h], from the index's integers (no Timestamp objects: every reset)
+            self._dt_h = float(np.timedelta64(int(t.asi8[1] - t.asi8[0]), t.unit) / np.timedelta64(3600, "s"))
+        else:
+            self._dt_h = 0.25
         self._pos = pos
         self._price = np.asarray(exogenous.price_eur_per_kwh, dtype=float)
         n_lead = max(1, int(math.ceil(self.max_horizon_h / self._dt_h - 1e-9)))

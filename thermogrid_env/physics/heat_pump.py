@@ -63,7 +63,7 @@ from thermogrid_env.errors import ConfigError, DataError
 # fmt: off
 __all__ = [
     "COP_REGRESSIONS", "DEFAULT_COP_CORRECTION", "DEFAULT_REGRESSION", "EMITTERS",
-    "HEATING_CURVES", "CopRegression", "HeatPumpParams", "clip_power", "cop", "device_cop", "emitter_kind_cop",
+    "HEATING_CURVES", "CopRegression", "HeatPumpParams", "clip_power", "cop", "device_cop", "fleet_cop_series",
     "electric_power_for_heat_kw", "heat_output_kw", "heating_curve_sink_c", "size_heat_pump",
 ]
 # fmt: on
@@ -101,6 +101,8 @@ HEATING_CURVES: dict[str, tuple[float, float]] = {
 Source: When2Heat (Ruhnau et al. 2019)."""
 
 EMITTERS: tuple[str, ...] = tuple(HEATING_CURVES)
+_ALL_CURVES = np.array([HEATING_CURVES[e] for e in EMITTERS], dtype=np.float64)  # (offset, slope) per emitter
+_ALL_CURVES.setflags(write=False)
 """Valid emitter (heat distribution system) names."""
 
 _ArrayLike = np.ndarray | float | Sequence[float]
@@ -298,6 +300,13 @@ class HeatPumpParams:
         return tuple(HEATING_CURVES[e] for e in self._emitter_kinds)
 
     @cached_property
+    def _emitter_code(self) -> np.ndarray:
+        """``(n,)`` index of each device's emitter into :data:`EMITTERS` (read-only)."""
+        code = np.array([EMITTERS.index(e) for e in self._emitter_kinds], dtype=np.intp)[self._emitter_index]
+        code.setflags(write=False)
+        return code
+
+    @cached_property
     def _device_curves(self) -> tuple[np.ndarray, np.ndarray]:
         """Heating-curve offset [°C] and slope [-] per device, shape ``(n,)``."""
         curves = np.array(self._kind_curves)[self._emitter_index]
@@ -343,20 +352,36 @@ def device_cop(params: HeatPumpParams, t_ambient_c: _ArrayLike) -> np.ndarray | 
     return _cop_from_lift(d_offs + (d_slopes - 1.0) * t, reg, params.cop_correction)
 
 
-def emitter_kind_cop(params: HeatPumpParams, t_ambient_c: _ArrayLike) -> np.ndarray:
-    """COP of each emitter kind present over a temperature series, ``(T, n_kinds)`` [-].
+def fleet_cop_series(fleets: Sequence[HeatPumpParams], t_ambient_c: _ArrayLike) -> np.ndarray:
+    """COP of every device of ``R`` fleets of ``n`` heat pumps, each over its own temperature series [-].
 
-    The kinds are in the order of ``params._emitter_kinds``, so ``[:, params._emitter_index]`` gives
-    every device's COP: the same numbers as :func:`device_cop` on ``t[:, None]``, from one series
-    per kind instead of one per device (an episode's COP table is built at every reset).
+    The COP of each emitter kind is computed once per temperature and gathered per device: the same
+    numbers as :func:`device_cop` on ``t[:, None]`` (an episode's COP table is built at every reset,
+    for many episodes at once in the batched environment).
+
+    Args:
+        fleets: ``R`` parameter sets with the same number of devices.
+        t_ambient_c: ``(R, T)`` ambient temperature of each fleet [°C].
+
+    Returns:
+        ``(R, T, n)`` COP.
 
     Raises:
+        ConfigError: Fleets of different sizes, or a temperature array of the wrong shape.
         DataError: Non-finite temperature.
     """
-    reg = COP_REGRESSIONS[params.regression]
-    t = _finite_temperature(t_ambient_c, "t_ambient_c").reshape(-1, 1)
-    curves = np.array(params._kind_curves, dtype=np.float64).reshape(-1, 2)
-    return _cop_from_lift(curves[:, 0] + (curves[:, 1] - 1.0) * t, reg, params.cop_correction)
+    t = _finite_temperature(t_ambient_c, "t_ambient_c")
+    first = fleets[0]
+    if t.ndim != 2 or t.shape[0] != len(fleets):
+        raise ConfigError(f"t_ambient_c must have shape ({len(fleets)}, T) (one series per fleet), got {t.shape}.")
+    if any(f.n_devices != first.n_devices for f in fleets):
+        raise ConfigError("fleet_cop_series: every fleet needs the same number of heat pumps.")
+    if any(f.regression != first.regression or f.cop_correction != first.cop_correction for f in fleets):
+        return np.stack([fleet_cop_series([f], t[i:i + 1])[0] for i, f in enumerate(fleets)])
+    reg = COP_REGRESSIONS[first.regression]
+    per_kind = _cop_from_lift(_ALL_CURVES[:, 0] + (_ALL_CURVES[:, 1] - 1.0) * t[:, :, None], reg, first.cop_correction)
+    codes = np.stack([f._emitter_code for f in fleets])
+    return np.take_along_axis(per_kind, codes[:, None, :], axis=2)
 
 
 def heat_output_kw(

@@ -19,6 +19,7 @@ devices of a kind has an *empty* group (``n == 0``), never ``None``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,10 +102,10 @@ class HeatPumpHouses:
         return math.tan(math.acos(HP_POWER_FACTOR))
 
     def cop(self, t_ambient_c: np.ndarray) -> np.ndarray:
-        """``(T, n)`` COP of every heat pump over a ``(T,)`` ambient series [-]."""
-        t = np.asarray(t_ambient_c, dtype=float).reshape(-1)
-        hp = self.heat_pump
-        return heat_pump.emitter_kind_cop(hp, t)[:, hp._emitter_index]  # one series per kind, gathered
+        """``(T, n)`` COP of every heat pump over a ``(T,)`` ambient series [-]
+        (:func:`~thermogrid_env.physics.heat_pump.fleet_cop_series`)."""
+        t = np.asarray(t_ambient_c, dtype=float).reshape(1, -1)
+        return heat_pump.fleet_cop_series([self.heat_pump], t)[0]
 
     def envelope_steady_c(self, t_indoor_c: np.ndarray, t_ambient_c: float) -> np.ndarray:
         """``(n,)`` envelope temperature in steady state with the interior held at ``t_indoor_c`` [°C]."""
@@ -218,8 +219,17 @@ class PVSystems:
     def available_kw(self, pv_per_kwp: np.ndarray) -> np.ndarray:
         """``(T, n)`` available active power over a ``(T,)`` normalised profile [kW]: ``profile × kWp``
         limited to the inverter rating (:func:`~thermogrid_env.physics.pv.available_power_kw`)."""
-        prof = np.asarray(pv_per_kwp, dtype=float).reshape(-1, 1)
-        return np.minimum(prof * self.params.p_peak_kwp[None, :], self.params.s_inverter_kva[None, :])
+        return pv_available_series([self], np.asarray(pv_per_kwp, dtype=float).reshape(1, -1))[0]
+
+
+def pv_available_series(systems: Sequence[PVSystems], pv_per_kwp: np.ndarray) -> np.ndarray:
+    """``(R, T, n)`` available active power of ``R`` sets of ``n`` PV systems, each over its own
+    ``(T,)`` normalised profile (``pv_per_kwp`` ``(R, T)``) [kW]: ``profile × kWp`` limited to the
+    inverter rating (:func:`~thermogrid_env.physics.pv.available_power_kw`; elementwise, so the
+    same numbers for one set or many)."""
+    kwp = np.stack([p.params.p_peak_kwp for p in systems])
+    s_kva = np.stack([p.params.s_inverter_kva for p in systems])
+    return np.minimum(pv_per_kwp[:, :, None] * kwp[:, None, :], s_kva[:, None, :])
 
 
 @dataclass(frozen=True, eq=False)

@@ -188,27 +188,40 @@ def build_exogenous(feeder: Feeder, scenario: Scenario, start_day_local: pd.Time
     """
     tables = _day_tables(feeder, int(scenario.dt_s), scenario.n_steps, int(scenario.start_hour_local),
                          _local_date(pd.Timestamp(start_day_local)), scenario.tariff)
-    # households with a simulated heat pump use their heating-free profile where it differs
     hp = np.zeros(feeder.n_load, dtype=bool)
     hp[np.asarray(heat_pump_loads, dtype=int).reshape(-1)] = True
-    load_p = np.where(hp, tables.load_p_hp, tables.load_p)
-    load_q = np.where(hp, tables.load_q_hp, tables.load_q)
-    inj = feeder.load_injection_matrix()
+    load_p, load_q, base_p, base_q = _community_loads(feeder, tables, hp.tobytes())
     return Exogenous(
         time_utc=tables.time_utc,
         hour_local=tables.hour_local,
         day_of_year=tables.day_of_year,
-        base_p_kw=load_p @ inj,
-        base_q_kvar=load_q @ inj,
+        base_p_kw=base_p,
+        base_q_kvar=base_q,
         household_p_kw=load_p,
         household_q_kvar=load_q,
         t_ambient_c=tables.t_ambient_c,
-        irradiance_w_per_m2=tables.pv_per_kwp * STC_IRRADIANCE_W_PER_M2,
+        irradiance_w_per_m2=tables.irradiance_w_per_m2,
         pv_per_kwp=tables.pv_per_kwp,
         price_eur_per_kwh=tables.price_eur_per_kwh,
         feed_in_eur_per_kwh=scenario.tariff.feed_in_eur_per_kwh,
         grid_pos=tables.grid_pos,
     )
+
+
+@lru_cache(maxsize=128)
+def _community_loads(feeder: Feeder, tables: _DayTables, hp_mask: bytes) -> tuple[np.ndarray, ...]:
+    """``(load_p, load_q, base_p, base_q)`` of a day for the households with a simulated heat pump
+    (``hp_mask``: the bytes of an ``(n_load,)`` bool mask), read-only. Those households use their
+    heating-free profile where it differs. Cached: with every household heated (most presets) each
+    day has one set of heat-pump households."""
+    hp = np.frombuffer(hp_mask, dtype=bool)
+    load_p = np.where(hp, tables.load_p_hp, tables.load_p)
+    load_q = np.where(hp, tables.load_q_hp, tables.load_q)
+    inj = feeder.load_injection_matrix()
+    out = (load_p, load_q, load_p @ inj, load_q @ inj)
+    for arr in out:
+        arr.setflags(write=False)
+    return out
 
 
 @lru_cache(maxsize=1024)
@@ -231,6 +244,7 @@ class _DayTables:
     load_q_hp: np.ndarray
     t_ambient_c: np.ndarray
     pv_per_kwp: np.ndarray
+    irradiance_w_per_m2: np.ndarray
     price_eur_per_kwh: np.ndarray
     grid_pos: np.ndarray
 
@@ -262,10 +276,11 @@ def _day_tables(feeder: Feeder, dt_s: int, n_steps: int, start_hour_local: int, 
     tables = _DayTables(
         time_utc=time_utc, hour_local=hour_local, day_of_year=local.dayofyear.to_numpy(),
         t_ambient_c=t_amb_year[pos] * (1 - frac) + t_amb_year[nxt] * frac, pv_per_kwp=pv_year[pos],
+        irradiance_w_per_m2=pv_year[pos] * STC_IRRADIANCE_W_PER_M2,
         price_eur_per_kwh=np.array([tariff.price_at_hour(h) for h in hour_local]), grid_pos=pos, **out,
     )
     for name in ("grid_pos", "hour_local", "day_of_year", "load_p", "load_q", "load_p_hp", "load_q_hp", "t_ambient_c",
-                 "pv_per_kwp", "price_eur_per_kwh"):
+                 "pv_per_kwp", "irradiance_w_per_m2", "price_eur_per_kwh"):
         getattr(tables, name).setflags(write=False)
     return tables
 

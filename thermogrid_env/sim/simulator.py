@@ -40,10 +40,10 @@ import numpy as np
 from thermogrid_env.config import Scenario
 from thermogrid_env.errors import ConfigError, PowerFlowDiverged
 from thermogrid_env.network.limits import l_max_pu
-from thermogrid_env.physics import building, ev, pv, transformer
+from thermogrid_env.physics import building, ev, heat_pump, pv, transformer
 from thermogrid_env.physics.powerflow import PowerFlowSolver
 from thermogrid_env.sim import costs, kpi
-from thermogrid_env.sim.devices import HP_POWER_FACTOR, deadline_steps
+from thermogrid_env.sim.devices import HP_POWER_FACTOR, deadline_steps, pv_available_series
 
 __all__ = ["Grid", "HP_POWER_FACTOR", "Setpoints", "SimState", "Simulator", "StepResult"]
 
@@ -238,13 +238,27 @@ class Simulator:
         if e.scenario != self.scenario:
             raise ConfigError("Episodes of different scenarios cannot be batched; make one batch per scenario.")
 
-    def _series(self, e: Any) -> dict[str, np.ndarray]:
-        """The ``(T, ...)`` per-episode series of one episode (copied row by row: they are the bulk)."""
-        h, p, x = e.community.houses, e.community.pvs, e.exogenous
-        return {"t_amb": x.t_ambient_c, "irr": x.irradiance_w_per_m2, "price": x.price_eur_per_kwh,
-                "base_p": x.base_p_kw, "base_q": x.base_q_kvar, "meter_base": x.household_p_kw,
-                "cop": h.cop(x.t_ambient_c), "q_int": x.household_p_kw[:, h.load],
-                "pv_avail": p.available_kw(x.pv_per_kwp)}
+    def _write_series(self, eps: list[Any], rows: np.ndarray) -> None:
+        """Write the ``(T, ...)`` per-episode series of episodes into the given rows of the stacked
+        ``(B, T, ...)`` arrays (allocated on the first call). Elementwise and gathers only: an
+        episode's numbers do not depend on the others."""
+        a, t = self._arrays, self.n_steps
+        if "base_p" not in a:
+            shapes = {"t_amb": (), "irr": (), "price": (), "base_p": (self.feeder.n_bus,),
+                      "base_q": (self.feeder.n_bus,), "meter_base": (self.feeder.n_load,), "cop": (self.n_hp,),
+                      "q_int": (self.n_hp,), "pv_avail": (self.n_pv,)}
+            a.update({k: np.empty((self.batch_size, t) + shape) for k, shape in shapes.items()})
+        xs = [e.exogenous for e in eps]
+        base_p, base_q, meter_base, q_int = a["base_p"], a["base_q"], a["meter_base"], a["q_int"]
+        for i, x, e in zip(rows, xs, eps):  # the bulk, row by row (one copy; stacking first makes two)
+            base_p[i], base_q[i], meter_base[i] = x.base_p_kw, x.base_q_kvar, x.household_p_kw
+            q_int[i] = x.household_p_kw[:, e.community.houses.load]
+        t_amb = np.stack([x.t_ambient_c for x in xs])
+        a["t_amb"][rows] = t_amb
+        a["irr"][rows] = np.stack([x.irradiance_w_per_m2 for x in xs])
+        a["price"][rows] = np.stack([x.price_eur_per_kwh for x in xs])
+        a["cop"][rows] = heat_pump.fleet_cop_series([e.community.houses.heat_pump for e in eps], t_amb)
+        a["pv_avail"][rows] = pv_available_series([e.community.pvs for e in eps], np.stack([x.pv_per_kwp for x in xs]))
 
     def _device_rows(self, eps: list[Any], rows: np.ndarray) -> dict[str, np.ndarray]:
         """Every other per-episode array, for several episodes at once (``(R, ...)`` each; the devices'
@@ -285,11 +299,7 @@ class Simulator:
         for e in eps:
             self._check_episode(e)
         self._arrays = self._device_rows(eps, np.arange(len(eps)))
-        for i, e in enumerate(eps):
-            for k, value in self._series(e).items():
-                if i == 0:
-                    self._arrays[k] = np.empty((len(eps),) + value.shape, dtype=value.dtype)
-                self._arrays[k][i] = value
+        self._write_series(eps, np.arange(len(eps)))
         self._bind(single)
 
     def _bind(self, single: bool) -> None:
@@ -334,9 +344,8 @@ class Simulator:
             self._check_episode(e)
         for k, value in self._device_rows(episodes, rows).items():
             self._arrays[k][rows] = value
+        self._write_series(episodes, rows)
         for i, e in zip(rows, episodes):
-            for k, value in self._series(e).items():  # row by row: one copy (stacking first is two)
-                self._arrays[k][i] = value
             self.episodes[i] = e
         if self._ev_soc_min is None and np.any(self._arrays["ev_v2g"][rows]):
             self._bind(False)
