@@ -296,7 +296,10 @@ def test_type_index_draw_and_model_rows_are_those_of_the_house_by_house_path():
     for name in ("a_d", "b_d", "a_mean", "b_mean"):
         assert np.array_equal(getattr(gathered, name), getattr(direct, name)), name
         assert not getattr(gathered, name).flags.writeable
+    assert len(gathered._coef) == len(direct._coef) and len(gathered._coef_mean) == len(direct._coef_mean)
     for a, b in zip(gathered._coef + gathered._coef_mean, direct._coef + direct._coef_mean):
-        assert np.array_equal(a, b)
+        assert np.array_equal(a, b) and not a.flags.writeable
+    for f in PARAM_FIELDS:
+        assert not getattr(gathered.params, f).flags.writeable
     x = gathered.step(20.0, 15.0, 0.0, 3.0)
     assert np.array_equal(x[0], direct.step(20.0, 15.0, 0.0, 3.0)[0])

@@ -197,6 +197,10 @@ def test_community_houses_are_those_computed_house_by_house() -> None:
     assert h.building == building.params_for_house_type(h.house_type)
     direct = building.discretize(h.building, SCENARIO.dt_s)
     assert np.array_equal(h.model.a_d, direct.a_d) and np.array_equal(h.model.b_mean, direct.b_mean)
+    checked = heat_pump.HeatPumpParams(p_rated_el_kw=h.heat_pump.p_rated_el_kw, emitter=h.heat_pump.emitter)
+    for name in ("cop_correction", "regression", "_emitter_code", "_emitter_index", "_kind_curves"):
+        assert np.array_equal(getattr(h.heat_pump, name), getattr(checked, name)), name
+    assert not h.heat_pump.p_rated_el_kw.flags.writeable and not h.heat_pump._emitter_code.flags.writeable
 
 
 def test_replacing_rows_of_a_batch_equals_building_it_with_those_episodes() -> None:

@@ -26,7 +26,7 @@ Parameters of 9 German single-family house types x 3 renovation levels ship with
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -397,14 +397,6 @@ def _flat_coefficients(a: np.ndarray, b: np.ndarray, a_i_m2: np.ndarray) -> tupl
     return out
 
 
-def _gathered(coef: tuple[np.ndarray, ...], rows: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Rows of :func:`_flat_coefficients`' output (read-only, contiguous)."""
-    out = tuple(c[rows] for c in coef)
-    for r in out:
-        r.setflags(write=False)
-    return out
-
-
 def _apply(coef: tuple[np.ndarray, ...], t_i, t_e, t_a, q_hp, q_int, g) -> tuple[np.ndarray, np.ndarray]:
     a11, a12, a21, a22, b1a, b1q, b2a, b2q, a_i_kw_per_w = coef
     q = q_hp + q_int + a_i_kw_per_w * g
@@ -471,16 +463,33 @@ class BuildingModel:
         number the discretisation of the gathered parameters, without recomputing it.
         """
         rows = np.asarray(rows, dtype=np.intp)
+        packed = self._packed[:, rows]  # one gather; every field is a (view of a) row of it
+        packed.setflags(write=False)
+        m = rows.size
+        n_p = len(PARAM_FIELDS)
+
+        def matrix(start: int, shape: tuple[int, int]) -> np.ndarray:
+            return packed[start:start + shape[0] * shape[1]].T.reshape((m,) + shape)
+
         model = object.__new__(BuildingModel)
-        values = {"params": _trusted_params({f: getattr(self.params, f)[rows] for f in PARAM_FIELDS}),
-                  "dt_s": self.dt_s, "a_d": self.a_d[rows], "b_d": self.b_d[rows], "a_mean": self.a_mean[rows],
-                  "b_mean": self.b_mean[rows], "_coef": _gathered(self._coef, rows),
-                  "_coef_mean": _gathered(self._coef_mean, rows)}
+        values = {"params": _trusted_params(dict(zip(PARAM_FIELDS, packed[:n_p]))), "dt_s": self.dt_s,
+                  "a_d": matrix(n_p, (2, 2)), "b_d": matrix(n_p + 4, (2, 4)), "a_mean": matrix(n_p + 12, (2, 2)),
+                  "b_mean": matrix(n_p + 16, (2, 4)), "_coef": tuple(packed[n_p + 24:n_p + 33]),
+                  "_coef_mean": tuple(packed[n_p + 33:n_p + 42])}
         for name, value in values.items():
-            if isinstance(value, np.ndarray):
-                value.setflags(write=False)
             object.__setattr__(model, name, value)
         return model
+
+    @cached_property
+    def _packed(self) -> np.ndarray:
+        """``(48, n)`` every per-house number, one row each (for :meth:`take`): the parameters
+        (:data:`PARAM_FIELDS`), ``a_d``, ``b_d``, ``a_mean``, ``b_mean`` (row-major) and the flat
+        coefficients ``_coef``, ``_coef_mean``."""
+        n = self.n_houses
+        blocks = ([np.stack([getattr(self.params, f) for f in PARAM_FIELDS])]
+                  + [x.reshape(n, -1).T for x in (self.a_d, self.b_d, self.a_mean, self.b_mean)]
+                  + [np.stack(self._coef), np.stack(self._coef_mean)])
+        return np.ascontiguousarray(np.concatenate(blocks, axis=0))
 
     def step(self, t_i_c: _Arr, t_e_c: _Arr, t_a_c: _Arr, q_hp_kw: _Arr, q_int_kw: _Arr = 0.0,
              g_sol_w_per_m2: _Arr = 0.0) -> tuple[np.ndarray, np.ndarray]:

@@ -138,11 +138,14 @@ class _HouseCatalogue:
     model: building.BuildingModel
     p_rated_el_kw: np.ndarray
     emitter: tuple[str, ...]
+    emitter_code: np.ndarray
 
     def heat_pumps(self, idx: np.ndarray) -> heat_pump.HeatPumpParams:
-        """The heat pumps of the houses of types ``idx``."""
-        return heat_pump.HeatPumpParams(p_rated_el_kw=self.p_rated_el_kw[idx],
-                                        emitter=tuple(self.emitter[i] for i in idx))
+        """The heat pumps of the houses of types ``idx`` (rows of the validated catalogue)."""
+        p, code = self.p_rated_el_kw[idx], self.emitter_code[idx]
+        p.setflags(write=False)
+        code.setflags(write=False)
+        return heat_pump.HeatPumpParams._trusted(p, tuple(self.emitter[i] for i in idx), code)
 
 
 @lru_cache(maxsize=8)
@@ -157,9 +160,10 @@ def _house_catalogue(dt_s: float) -> _HouseCatalogue:
         heat_pump.size_heat_pump(design_kw, t_design_c=T_DESIGN_C, emitter="floor"),
         heat_pump.size_heat_pump(design_kw, t_design_c=T_DESIGN_C, emitter="radiator"),
     )
-    p_rated.setflags(write=False)
-    return _HouseCatalogue(house_type=tuple(str(t) for t in types), model=model, p_rated_el_kw=p_rated,
-                           emitter=tuple("floor" if f else "radiator" for f in floor))
+    emitter = tuple("floor" if f else "radiator" for f in floor)
+    check = heat_pump.HeatPumpParams(p_rated_el_kw=p_rated, emitter=emitter)  # validated once
+    return _HouseCatalogue(house_type=tuple(str(t) for t in types), model=model, p_rated_el_kw=check.p_rated_el_kw,
+                           emitter=emitter, emitter_code=check._emitter_code)
 
 
 @lru_cache(maxsize=32)
