@@ -373,7 +373,8 @@ class ObservationSpec:
                 tables; ``ev_target``: ``(B, n_ev)``.
             t_indoor_c, ev_soc, v_pu: ``(B, ·)`` states and bus voltages.
             hot_spot_c, trafo_loading: ``(B,)``.
-            forecasts: Per forecast block ``(B, n_quantiles, n_leads)`` (rows of :meth:`forecast_tables`).
+            forecasts: Per forecast block ``(B, n_quantiles, n_leads)`` (rows of :meth:`forecast_tables`),
+                or the same flattened to ``(B, n_quantiles * n_leads)``.
             out: ``(B, size)`` float32 output.
         """
         b = exo_now.shape[0]

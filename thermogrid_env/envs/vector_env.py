@@ -206,7 +206,8 @@ class ThermoGridVectorEnv(VectorEnv):
         self._act_offset = np.zeros_like(self._act_scale)
         self._exo_tables = np.zeros((n, t1, 8))
         self._ev_h_per_soc = np.zeros((n, spec.n_ev))
-        self._fc_tables = [np.zeros((n, len(spec.quantiles), t1, spec.forecast_horizon_h))
+        # per forecast block (sub-env, issue step, quantile x lead): a step gathers contiguous rows
+        self._fc_tables = [np.zeros((n, t1, len(spec.quantiles) * spec.forecast_horizon_h))
                            for _ in spec._fc_blocks]
         self._ar = np.arange(n)
 
@@ -219,7 +220,7 @@ class ThermoGridVectorEnv(VectorEnv):
         self._ev_h_per_soc[rows] = ev_hours_per_soc(a["ev_cap"][rows], a["ev_eff"][rows], a["ev_pmax"][rows])
         for i, episode in zip(rows, episodes):
             for out, table in zip(self._fc_tables, spec.forecast_tables(self._forecasters[i], episode.exogenous.n_steps)):
-                out[i] = table
+                out[i] = np.moveaxis(table, 1, 0).reshape(out.shape[1:])
 
     # ------------------------------------------------------------------ step
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
@@ -317,7 +318,7 @@ class ThermoGridVectorEnv(VectorEnv):
     def _observe(self) -> np.ndarray:
         st, ar = self.sim_state, self._ar
         k = np.minimum(st.step, self._exo_tables.shape[1] - 1)
-        forecasts = tuple(tab[ar, :, k] for tab in self._fc_tables)
+        forecasts = tuple(tab[ar, k] for tab in self._fc_tables)
         a = self.simulator._arrays
         ev_rows = ev_schedule(a["ev_arrival"], a["ev_departure"], self._ev_h_per_soc, k[:, None], self.scenario.dt_h)
         self.observation_spec.observe_batch(
