@@ -69,8 +69,8 @@ class ThermoGridVectorEnv(VectorEnv):
             their string values).
         parallel_powerflow: Solve the power flows of a batch of at least
             :data:`~thermogrid_env.physics.powerflow.PARALLEL_MIN_BATCH` sub-environments on all of
-            numba's threads (``numba.set_num_threads``; the numpy kernel ignores it). Identical results; about 1.15x
-            the env-steps/s at N = 256 on two idle cores. Leave it off when other processes keep the
+            numba's threads (``numba.set_num_threads``; the numpy kernel ignores it). Identical results; 1.0-1.2x
+            the env-steps/s at N = 256-1024 on two idle cores. Leave it off when other processes keep the
             cores busy, e.g. with ``num_workers > 1`` (every call then waits for its threads).
 
     Raises:
