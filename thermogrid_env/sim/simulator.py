@@ -44,6 +44,7 @@ from thermogrid_env.physics import building, ev, heat_pump, pv, transformer
 from thermogrid_env.physics.powerflow import PowerFlowSolver
 from thermogrid_env.sim import costs, kpi
 from thermogrid_env.sim.devices import HP_POWER_FACTOR, deadline_steps, pv_available_series
+from thermogrid_env.sim.injections import device_injections
 
 __all__ = ["Grid", "HP_POWER_FACTOR", "Setpoints", "SimState", "Simulator", "StepResult"]
 
@@ -318,12 +319,12 @@ class Simulator:
         self._pv_avail, self._pv_s, self._pv_s_sq = a["pv_avail"], a["pv_s"], a["pv_s_sq"]
         b = self.batch_size
         # flattened views (the stacked arrays are contiguous): a replaced row shows through
-        self._p_bus_idx, self._q_bus_idx, self._meter_idx = (a[k].reshape(-1) for k in
-                                                             ("p_bus_idx", "q_bus_idx", "meter_idx"))
+        self._inj_idx = tuple(self._arrays[k].reshape(-1) for k in ("p_bus_idx", "q_bus_idx", "meter_idx"))
+        self._base3 = (self._arrays["base_p"], self._arrays["base_q"], self._arrays["meter_base"])
+        self._k1 = np.zeros(1, dtype=np.int64)
+        self._injections = device_injections
         n_bus, n_load = self.feeder.n_bus, self.feeder.n_load
         self._n_bus, self._n_load = n_bus, n_load
-        self._n_bus_total = n_bus * (1 if single else b)
-        self._n_meter_total = n_load * (1 if single else b)
         self._ar = np.arange(b)
         self._n_lv = n_bus - 1
 
@@ -383,10 +384,6 @@ class Simulator:
     def _step_helpers(self) -> tuple[Any, Any]:
         """:meth:`_take` and :meth:`_col` for the hot path (for one episode: plain indexing and identity)."""
         return (operator.getitem, _identity) if self.single else (self._take, self._col)
-
-    def _scatter(self, idx: np.ndarray, values: np.ndarray, size: int, width: int) -> np.ndarray:
-        out = np.bincount(idx, values.ravel(), size)
-        return out if self.single else out.reshape(self.batch_size, width)
 
     # ------------------------------------------------------------------ state
     def initial_state(self) -> SimState:
@@ -495,11 +492,15 @@ class Simulator:
                                         setpoints.pv_q_kvar)
 
         # 5. power flow (load positive) and the meters
-        dev_p = np.concatenate([hp_p, ev_p, -pv_p], axis=-1)
-        bus_p = take(self._base_p, k) + self._scatter(self._p_bus_idx, dev_p, self._n_bus_total, self._n_bus)
-        q_dev = np.concatenate([hp_p * self._hp_q_per_p, -pv_q], axis=-1)
-        bus_q = take(self._base_q, k) + self._scatter(self._q_bus_idx, q_dev, self._n_bus_total, self._n_bus)
-        meter_p = take(self._meter_base, k) + self._scatter(self._meter_idx, dev_p, self._n_meter_total, self._n_load)
+        if self.single:
+            self._k1[0] = k
+            bus_p, bus_q, meter_p = self._injections(self._k1, *self._base3, hp_p.reshape(1, -1), ev_p.reshape(1, -1),
+                                                     pv_p.reshape(1, -1), pv_q.reshape(1, -1), self._hp_q_per_p,
+                                                     *self._inj_idx)
+            bus_p, bus_q, meter_p = bus_p[0], bus_q[0], meter_p[0]
+        else:
+            bus_p, bus_q, meter_p = self._injections(k, *self._base3, hp_p, ev_p, pv_p, pv_q, self._hp_q_per_p,
+                                                     *self._inj_idx)
         grid = self._grid(bus_p, bus_q)
 
         # 6. transformer (its state is kept where the power flow has no solution)
