@@ -62,9 +62,10 @@ def _injections_py(k: np.ndarray, base_p: np.ndarray, base_q: np.ndarray, meter_
     order, then the base loads added (``base + sum``, as numpy)."""
     n_batch, n_bus, n_load = base_p.shape[0], base_p.shape[2], meter_base.shape[2]
     n_hp, n_ev, n_pv = hp_p.shape[1], ev_p.shape[1], pv_p.shape[1]
-    sp = np.zeros(n_batch * n_bus)
-    sq = np.zeros(n_batch * n_bus)
-    sm = np.zeros(n_batch * n_load)
+    bus_p = np.zeros((n_batch, n_bus))
+    bus_q = np.zeros((n_batch, n_bus))
+    meter_p = np.zeros((n_batch, n_load))
+    sp, sq, sm = bus_p.reshape(-1), bus_q.reshape(-1), meter_p.reshape(-1)  # flat views
     i = 0  # position in p_bus_idx / meter_idx
     j = 0  # position in q_bus_idx
     for r in range(n_batch):
@@ -84,16 +85,13 @@ def _injections_py(k: np.ndarray, base_p: np.ndarray, base_q: np.ndarray, meter_
             sq[q_bus_idx[j]] += -pv_q[r, d]
             i += 1
             j += 1
-    bus_p = np.empty((n_batch, n_bus))
-    bus_q = np.empty((n_batch, n_bus))
-    meter_p = np.empty((n_batch, n_load))
     for r in range(n_batch):
         kr = k[r]
         for b in range(n_bus):
-            bus_p[r, b] = base_p[r, kr, b] + sp[r * n_bus + b]
-            bus_q[r, b] = base_q[r, kr, b] + sq[r * n_bus + b]
+            bus_p[r, b] = base_p[r, kr, b] + bus_p[r, b]
+            bus_q[r, b] = base_q[r, kr, b] + bus_q[r, b]
         for m in range(n_load):
-            meter_p[r, m] = meter_base[r, kr, m] + sm[r * n_load + m]
+            meter_p[r, m] = meter_base[r, kr, m] + meter_p[r, m]
     return bus_p, bus_q, meter_p
 
 
