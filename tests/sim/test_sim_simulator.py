@@ -203,6 +203,28 @@ def test_community_houses_are_those_computed_house_by_house() -> None:
     assert not h.heat_pump.p_rated_el_kw.flags.writeable and not h.heat_pump._emitter_code.flags.writeable
 
 
+def test_community_objects_built_without_checks_equal_the_checked_ones() -> None:
+    """The reset builds houses, PV systems and PV parameters from valid draws without their checks:
+    the checked constructors accept the same values and store the same (read-only, int64) arrays."""
+    from thermogrid_env.physics import pv
+    from thermogrid_env.sim.devices import HeatPumpHouses, PVSystems
+
+    c = sample_community(SCENARIO, np.random.default_rng(4))
+    h, p = c.houses, c.pvs
+    checked_h = HeatPumpHouses(load=h.load, bus=h.bus, building=h.building, heat_pump=h.heat_pump, dt_s=h.dt_s,
+                               house_type=h.house_type, model=h.model)
+    checked_p = PVSystems(load=p.load, bus=p.bus,
+                          params=pv.PVParams(p_peak_kwp=p.params.p_peak_kwp, s_inverter_kva=p.params.s_inverter_kva))
+    for a, b in ((h.load, checked_h.load), (h.bus, checked_h.bus), (p.load, checked_p.load), (p.bus, checked_p.bus),
+                 (p.params.s_inverter_kva, checked_p.params.s_inverter_kva)):
+        assert np.array_equal(a, b) and a.dtype == b.dtype and not a.flags.writeable
+    assert h.load.dtype == h.bus.dtype == p.load.dtype == p.bus.dtype == np.int64
+    assert h.house_type == checked_h.house_type and all(isinstance(t, str) for t in h.house_type)
+    drawn = pv.sample_pv(np.random.default_rng(1), 5)
+    np.testing.assert_array_equal(drawn.s_inverter_kva, pv.DEFAULT_INVERTER_RATIO * drawn.p_peak_kwp)
+    assert not drawn.p_peak_kwp.flags.writeable and drawn.n_devices == 5
+
+
 def test_replacing_rows_of_a_batch_equals_building_it_with_those_episodes() -> None:
     from thermogrid_env.sim.simulator import Simulator
 

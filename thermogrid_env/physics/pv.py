@@ -257,5 +257,9 @@ def sample_pv(
             "sample_pv: need n >= 1, 0 < low <= high and inverter_ratio > 0 "
             f"(got {n}, {p_range_kwp}, {inverter_ratio})."
         )
-    p_kwp = rng.uniform(lo, hi, n)
-    return PVParams(p_peak_kwp=p_kwp, s_inverter_kva=inverter_ratio * p_kwp)
+    p_kwp = rng.uniform(lo, hi, n)  # finite and > 0 by construction: no checks (every reset draws these)
+    params = object.__new__(PVParams)
+    for name, value in (("p_peak_kwp", p_kwp), ("s_inverter_kva", inverter_ratio * p_kwp)):
+        value.setflags(write=False)
+        object.__setattr__(params, name, value)
+    return params

@@ -18,7 +18,7 @@ from thermogrid_env.config import Scenario
 from thermogrid_env.network.feeder import Feeder
 from thermogrid_env.network.library import load_feeder
 from thermogrid_env.physics import building, heat_pump, pv, transformer
-from thermogrid_env.sim.devices import HeatPumpHouses, PVSystems, Transformer
+from thermogrid_env.sim.devices import HeatPumpHouses, PVSystems, Transformer, trusted
 
 #: Design ambient temperature for heat-pump sizing [°C] (DIN EN 12831, much of Germany).
 T_DESIGN_C = -12.0
@@ -80,6 +80,7 @@ def device_counts(scenario: Scenario, feeder: Feeder | None = None) -> tuple[int
 
 
 def _pick(rng: np.random.Generator, households: np.ndarray, n: int) -> np.ndarray:
+    """``n`` distinct households, sorted (int64)."""
     return np.sort(rng.choice(households, size=n, replace=False)) if n else np.zeros(0, dtype=np.int64)
 
 
@@ -102,16 +103,16 @@ def sample_community(scenario: Scenario, rng: np.random.Generator) -> Community:
         catalogue = _house_catalogue(float(scenario.dt_s))
         idx = building.sample_house_type_index(rng, n_hp)
         model = catalogue.model.take(idx)
-        houses = HeatPumpHouses(load=hp_load, bus=feeder.load_bus[hp_load], building=model.params,
-                                heat_pump=catalogue.heat_pumps(idx), dt_s=float(scenario.dt_s),
-                                house_type=tuple(catalogue.house_type[i] for i in idx), model=model)
+        houses = trusted(HeatPumpHouses, load=hp_load, bus=feeder.load_bus[hp_load], building=model.params,
+                         heat_pump=catalogue.heat_pumps(idx), dt_s=float(scenario.dt_s),
+                         house_type=tuple(catalogue.house_type[i] for i in idx), model=model)
     else:
         houses = HeatPumpHouses.empty(float(scenario.dt_s))
 
     ev_load = _pick(rng, households, n_ev)
 
     pv_load = _pick(rng, households, n_pv)
-    pvs = (PVSystems(load=pv_load, bus=feeder.load_bus[pv_load], params=pv.sample_pv(rng, n_pv))
+    pvs = (trusted(PVSystems, load=pv_load, bus=feeder.load_bus[pv_load], params=pv.sample_pv(rng, n_pv))
            if n_pv else PVSystems.empty())
 
     return Community(

@@ -190,7 +190,22 @@ def build_exogenous(feeder: Feeder, scenario: Scenario, start_day_local: pd.Time
                          _local_date(pd.Timestamp(start_day_local)), scenario.tariff)
     hp = np.zeros(feeder.n_load, dtype=bool)
     hp[np.asarray(heat_pump_loads, dtype=int).reshape(-1)] = True
-    load_p, load_q, base_p, base_q = _community_loads(feeder, tables, hp.tobytes())
+    return _exogenous(feeder, tables, hp.tobytes(), scenario.tariff.feed_in_eur_per_kwh)
+
+
+@lru_cache(maxsize=128)
+def _exogenous(feeder: Feeder, tables: _DayTables, hp_mask: bytes, feed_in_eur_per_kwh: float) -> Exogenous:
+    """The exogenous series of a day for the households with a simulated heat pump (``hp_mask``: the
+    bytes of an ``(n_load,)`` bool mask); those use their heating-free profile where it differs.
+    Every array is read-only, so episodes share the object: cached, since with every household
+    heated (most presets) each day has one set of heat-pump households."""
+    hp = np.frombuffer(hp_mask, dtype=bool)
+    load_p = np.where(hp, tables.load_p_hp, tables.load_p)
+    load_q = np.where(hp, tables.load_q_hp, tables.load_q)
+    inj = feeder.load_injection_matrix()
+    base_p, base_q = load_p @ inj, load_q @ inj
+    for arr in (load_p, load_q, base_p, base_q):
+        arr.setflags(write=False)
     return Exogenous(
         time_utc=tables.time_utc,
         hour_local=tables.hour_local,
@@ -203,25 +218,9 @@ def build_exogenous(feeder: Feeder, scenario: Scenario, start_day_local: pd.Time
         irradiance_w_per_m2=tables.irradiance_w_per_m2,
         pv_per_kwp=tables.pv_per_kwp,
         price_eur_per_kwh=tables.price_eur_per_kwh,
-        feed_in_eur_per_kwh=scenario.tariff.feed_in_eur_per_kwh,
+        feed_in_eur_per_kwh=feed_in_eur_per_kwh,
         grid_pos=tables.grid_pos,
     )
-
-
-@lru_cache(maxsize=128)
-def _community_loads(feeder: Feeder, tables: _DayTables, hp_mask: bytes) -> tuple[np.ndarray, ...]:
-    """``(load_p, load_q, base_p, base_q)`` of a day for the households with a simulated heat pump
-    (``hp_mask``: the bytes of an ``(n_load,)`` bool mask), read-only. Those households use their
-    heating-free profile where it differs. Cached: with every household heated (most presets) each
-    day has one set of heat-pump households."""
-    hp = np.frombuffer(hp_mask, dtype=bool)
-    load_p = np.where(hp, tables.load_p_hp, tables.load_p)
-    load_q = np.where(hp, tables.load_q_hp, tables.load_q)
-    inj = feeder.load_injection_matrix()
-    out = (load_p, load_q, load_p @ inj, load_q @ inj)
-    for arr in out:
-        arr.setflags(write=False)
-    return out
 
 
 @lru_cache(maxsize=1024)
