@@ -73,3 +73,22 @@ def test_final_observation_repeats_last_exogenous_values() -> None:
     spec, exo = env.observation_spec, env.episode.exogenous
     assert obs[spec.index("t_ambient_c", "weather")] == pytest.approx(exo.t_ambient_c[-1] / 20, abs=1e-6)
     assert env.observation_space.contains(obs)
+
+
+def test_exogenous_tables_are_cached_per_exogenous_data() -> None:
+    """Episodes of one day share their exogenous data and its table; other data get their own."""
+    import dataclasses
+
+    from thermogrid_env.sim.episode import sample_episode
+
+    env = ThermoGridEnv("winter-high-der")
+    spec = env.observation_spec
+    a = sample_episode(env.scenario, np.random.default_rng(1))
+    b = sample_episode(env.scenario, np.random.default_rng(1))
+    assert a.exogenous is b.exogenous  # the same day and heat-pump households: one shared object
+    changed = dataclasses.replace(a, exogenous=dataclasses.replace(a.exogenous, t_ambient_c=a.exogenous.t_ambient_c + 3))
+    tables = spec.exo_tables([a, changed, b])
+    fresh = spec._compute_exo_tables([a.exogenous, changed.exogenous])
+    np.testing.assert_array_equal(tables, fresh[[0, 1, 0]])
+    np.testing.assert_allclose(tables[1, :-1, 6] - tables[0, :-1, 6], 3.0)  # t_ambient_c column
+    assert not a.exogenous.base_p_kw.flags.writeable

@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from gymnasium import spaces
@@ -135,6 +135,10 @@ def ev_schedule(arrival_step: np.ndarray, departure_step: np.ndarray, h_per_soc:
                            np.where(plugged, np.broadcast_to(h_per_soc, plugged.shape), 0.0)], axis=-1)
 
 
+#: Exogenous tables an observation spec keeps (one per day and set of heat-pump households).
+_EXO_CACHE_SIZE = 512
+
+
 @lru_cache(maxsize=16)
 def _lead_steps(n_steps: int, horizon_steps: int, n_series: int) -> np.ndarray:
     """``(n_steps + 1, horizon_steps)`` index of the steps ``k + 1 ... k + horizon_steps`` forecast at
@@ -209,6 +213,7 @@ class ObservationSpec:
             (self._slices[f"fc_{attr}"], attr) for *_, attr in _FORECAST
         ) if self.forecast_horizon_h else ()
         self._n_q = len(self.quantiles)
+        self._exo_cache: dict[int, tuple[object, np.ndarray]] = {}  # id(exogenous) -> (it, its table)
         buses = self.observed_buses
         contiguous = buses.size > 0 and np.array_equal(buses, np.arange(buses[0], buses[0] + buses.size))
         self._v_select: slice | np.ndarray = slice(int(buses[0]), int(buses[0]) + buses.size) if contiguous else buses
@@ -288,13 +293,27 @@ class ObservationSpec:
             c = episode.community
             if (c.n_hp, c.n_ev) != (self.n_hp, self.n_ev):
                 raise ConfigError(f"Episode has (n_hp, n_ev) = {(c.n_hp, c.n_ev)}, spec {(self.n_hp, self.n_ev)}.")
-        t = episodes[0].exogenous.n_steps
+        # episodes share their day's exogenous data (read-only): its table is computed once
+        cache = self._exo_cache
+        exos = [e.exogenous for e in episodes]
+        new = list({id(x): x for x in exos if id(x) not in cache}.values())
+        if new:
+            if len(cache) + len(new) > _EXO_CACHE_SIZE:
+                cache.clear()
+            for x, table in zip(new, self._compute_exo_tables(new)):
+                table.setflags(write=False)
+                cache[id(x)] = (x, table)  # keeps x alive, so its id stays its own
+        return np.stack([cache[id(x)][1] for x in exos])
+
+    @staticmethod
+    def _compute_exo_tables(exos: Sequence[Any]) -> np.ndarray:
+        """:meth:`exo_tables` of the given exogenous data, ``(B, T + 1, 8)``."""
+        t = exos[0].n_steps
         rows = np.minimum(np.arange(t + 1), t - 1)  # the final observation repeats the last step
 
         def stacked(values: list[np.ndarray]) -> np.ndarray:
             return np.stack(values)[:, rows]
 
-        exos = [e.exogenous for e in episodes]
         hour = 2.0 * np.pi * stacked([x.hour_local for x in exos]) / 24.0
         doy = 2.0 * np.pi * (stacked([x.day_of_year for x in exos]).astype(np.float64) - 1.0) / 366.0
         return np.stack([
