@@ -92,3 +92,10 @@ def test_exogenous_tables_are_cached_per_exogenous_data() -> None:
     np.testing.assert_array_equal(tables, fresh[[0, 1, 0]])
     np.testing.assert_allclose(tables[1, :-1, 6] - tables[0, :-1, 6], 3.0)  # t_ambient_c column
     assert not a.exogenous.base_p_kw.flags.writeable
+    import gc
+    import weakref
+
+    gone = weakref.ref(changed.exogenous)
+    del changed
+    gc.collect()
+    assert gone() is None  # the cache does not keep exogenous data alive

@@ -39,6 +39,7 @@ initial state). Time values of EVs are capped at 48 h.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -213,7 +214,7 @@ class ObservationSpec:
             (self._slices[f"fc_{attr}"], attr) for *_, attr in _FORECAST
         ) if self.forecast_horizon_h else ()
         self._n_q = len(self.quantiles)
-        self._exo_cache: dict[int, tuple[object, np.ndarray]] = {}  # id(exogenous) -> (it, its table)
+        self._exo_cache: dict[int, tuple[weakref.ref, np.ndarray]] = {}  # id(exogenous) -> (ref, table)
         buses = self.observed_buses
         contiguous = buses.size > 0 and np.array_equal(buses, np.arange(buses[0], buses[0] + buses.size))
         self._v_select: slice | np.ndarray = slice(int(buses[0]), int(buses[0]) + buses.size) if contiguous else buses
@@ -282,6 +283,11 @@ class ObservationSpec:
                                ev_hours_per_soc(s.capacity_kwh, s.efficiency, s.p_max_kw), k, episode.scenario.dt_h)
         return exo_table, ev_table, np.array(s.soc_target, dtype=np.float64)
 
+    def __getstate__(self) -> dict[str, Any]:  # pickle/deepcopy without the cache (weak references)
+        state = self.__dict__.copy()
+        state["_exo_cache"] = {}
+        return state
+
     def exo_tables(self, episodes: Sequence[Episode]) -> np.ndarray:
         """The exogenous "now" tables of ``B`` episodes of one scenario, ``(B, T + 1, 8)`` (the same
         arithmetic for one or many: the batched environment resets many at once).
@@ -296,13 +302,18 @@ class ObservationSpec:
         # episodes share their day's exogenous data (read-only): its table is computed once
         cache = self._exo_cache
         exos = [e.exogenous for e in episodes]
-        new = list({id(x): x for x in exos if id(x) not in cache}.values())
+
+        def cached(x: Any) -> bool:  # a weak reference: an id reused by new data is not a hit
+            entry = cache.get(id(x))
+            return entry is not None and entry[0]() is x
+
+        new = list({id(x): x for x in exos if not cached(x)}.values())
         if new:
             if len(cache) + len(new) > _EXO_CACHE_SIZE:
                 cache.clear()
             for x, table in zip(new, self._compute_exo_tables(new)):
                 table.setflags(write=False)
-                cache[id(x)] = (x, table)  # keeps x alive, so its id stays its own
+                cache[id(x)] = (weakref.ref(x), table)
         return np.stack([cache[id(x)][1] for x in exos])
 
     @staticmethod
