@@ -16,11 +16,12 @@ from thermogrid_env.errors import ConfigError
 
 def _assert_same(a, b, path: str = "info") -> None:
     if isinstance(a, dict):
-        assert a.keys() == b.keys(), path
+        assert list(a) == list(b), path  # the same keys in the same order
         for key in a:
             _assert_same(a[key], b[key], f"{path}/{key}")
     else:
-        assert np.array_equal(np.asarray(a), np.asarray(b)), path
+        assert np.asarray(a).dtype == np.asarray(b).dtype, path
+        assert np.array_equal(np.asarray(a), np.asarray(b), equal_nan=np.asarray(a).dtype.kind == "f"), path
 
 
 @pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])

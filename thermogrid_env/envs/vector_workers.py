@@ -5,8 +5,9 @@ so it uses one core. :class:`ThermoGridWorkerVectorEnv` splits the ``num_envs`` 
 into ``num_workers`` contiguous blocks, each a ``ThermoGridVectorEnv``: the first in this process,
 the others in worker processes, and steps the blocks at the same time (this process steps its own
 block while the workers step theirs, so each step waits for one wake-up of the workers, not two):
-actions, observations, rewards and the end flags travel through shared memory, the (small) info
-dicts through a pipe. Sub-environment ``i`` is the same as in one process
+actions, observations, rewards, the end flags and a step's per-sub-environment info numbers (reward
+terms, KPIs, collapse flags) travel through shared memory, the rest of the infos (episode ends,
+resets) through a pipe. Sub-environment ``i`` is the same as in one process
 (seeded ``seed + i``, the same episodes, observations, rewards and infos: tested equal), so the
 number of workers changes the speed only.
 
@@ -34,6 +35,13 @@ from gymnasium.vector.utils import batch_space
 
 from thermogrid_env.envs.vector_env import ThermoGridVectorEnv
 from thermogrid_env.errors import ConfigError
+from thermogrid_env.sim.costs import TERM_NAMES
+from thermogrid_env.sim.kpi import KPI_UNITS
+
+#: The numbers of a step's info that travel through shared memory, one row each: (key, sub-key).
+_INFO_LAYOUT: tuple[tuple[str, str | None], ...] = (
+    tuple(("reward_terms_raw", name) for name in TERM_NAMES) + tuple(("kpi", name) for name in KPI_UNITS)
+    + (("collapse", None),))
 
 __all__ = ["ThermoGridWorkerVectorEnv", "make_vector_env"]
 
@@ -100,9 +108,9 @@ class ThermoGridWorkerVectorEnv(VectorEnv):
         ctx = mp.get_context(mp_context)
         self._shared = {"obs": ctx.RawArray("f", n * n_obs), "actions": ctx.RawArray("d", n * n_act),
                         "reward": ctx.RawArray("d", n), "terminated": ctx.RawArray("b", n),
-                        "truncated": ctx.RawArray("b", n)}
-        self._obs, self._actions, self._reward, self._terminated, self._truncated = _views(self._shared, n, n_obs,
-                                                                                         n_act)
+                        "truncated": ctx.RawArray("b", n), "info": ctx.RawArray("d", len(_INFO_LAYOUT) * n)}
+        self._obs, self._actions, self._reward, self._terminated, self._truncated, self._info = _views(
+            self._shared, n, n_obs, n_act)
         self._done = np.zeros(n, dtype=bool)
         self._conns: list[Any] = []
         self._procs: list[Any] = []
@@ -179,11 +187,17 @@ class ThermoGridWorkerVectorEnv(VectorEnv):
         self._send([("step", None)] * len(self._conns))
         lo, hi = self._blocks[0]
         try:
-            o, r, te, tr, local_info = self._local.step(a[lo:hi])
+            o, r, te, tr, template = self._local.step(a[lo:hi])
+            local_info = _put_step_info(template, self._info, lo, hi)
         finally:
             parts = self._gather()
         self._obs[lo:hi], self._reward[lo:hi], self._terminated[lo:hi], self._truncated[lo:hi] = o, r, te, tr
-        info = merge_infos([local_info, *parts], self._blocks, self.num_envs)
+        info = _get_step_info(self._info, template)
+        for key, value in merge_infos([local_info, *parts], self._blocks, self.num_envs).items():
+            if isinstance(value, dict) and isinstance(info.get(key), dict):
+                info[key].update(value)
+            else:
+                info[key] = value
         terminated, truncated = self._terminated.astype(bool), self._truncated.astype(bool)
         self._done = terminated | truncated
         return self._obs.copy(), self._reward.copy(), terminated, truncated, info
@@ -249,11 +263,51 @@ class ThermoGridWorkerVectorEnv(VectorEnv):
 
 
 def _views(shared: dict[str, Any], n: int, n_obs: int, n_act: int) -> tuple[np.ndarray, ...]:
-    """numpy views of the shared buffers: obs, actions, reward, terminated, truncated."""
+    """numpy views of the shared buffers: obs, actions, reward, terminated, truncated, step info."""
     return (np.frombuffer(shared["obs"], dtype=np.float32).reshape(n, n_obs),
             np.frombuffer(shared["actions"], dtype=np.float64).reshape(n, n_act),
             np.frombuffer(shared["reward"], dtype=np.float64),
-            np.frombuffer(shared["terminated"], dtype=np.int8), np.frombuffer(shared["truncated"], dtype=np.int8))
+            np.frombuffer(shared["terminated"], dtype=np.int8), np.frombuffer(shared["truncated"], dtype=np.int8),
+            np.frombuffer(shared["info"], dtype=np.float64).reshape(len(_INFO_LAYOUT), n))
+
+
+_INFO_ROW = {entry: row for row, entry in enumerate(_INFO_LAYOUT)}
+_INFO_DICTS = {key: {name for k, name in _INFO_LAYOUT if k == key} for key, name in _INFO_LAYOUT if name is not None}
+
+
+def _put_step_info(info: dict[str, Any], table: np.ndarray, lo: int, hi: int) -> dict[str, Any]:
+    """Write the numbers of :data:`_INFO_LAYOUT` of a block's step info into its columns ``lo:hi``
+    of the shared ``(len(_INFO_LAYOUT), n)`` table; return the rest of the info (what the pipe carries).
+
+    Raises:
+        RuntimeError: The info's reward terms or KPIs are not those of the layout (a change of the
+            environment that this module was not updated for).
+    """
+    rest = dict(info)
+    for key, names in _INFO_DICTS.items():
+        values = rest.pop(key)
+        if values.keys() != names:
+            raise RuntimeError(f"vector_workers: the step info's {key!r} has {sorted(values)}, the shared layout "
+                               f"{sorted(names)}; update _INFO_LAYOUT.")
+        for name, value in values.items():
+            table[_INFO_ROW[key, name], lo:hi] = value
+    table[_INFO_ROW["collapse", None], lo:hi] = rest.pop("collapse")
+    rest.pop("_collapse")
+    return rest
+
+
+def _get_step_info(table: np.ndarray, template: dict[str, Any]) -> dict[str, Any]:
+    """The step info of every sub-environment from the shared table (see :func:`_put_step_info`),
+    with the keys in the order of ``template`` (a block's own step info: the same structure)."""
+    info: dict[str, Any] = {}
+    for key, value in template.items():
+        if key in _INFO_DICTS:
+            info[key] = {name: table[_INFO_ROW[key, name]].copy() for name in value}
+        elif key == "collapse":
+            info[key] = table[_INFO_ROW[key, None]] != 0.0
+        elif key == "_collapse":
+            info[key] = np.ones(table.shape[1], dtype=bool)
+    return info
 
 
 def merge_infos(parts: list[dict[str, Any]], blocks: list[tuple[int, int]], n: int) -> dict[str, Any]:
@@ -285,7 +339,8 @@ def _worker(conn: Any, lo: int, hi: int, n: int, n_obs: int, n_act: int, shared:
             kwargs: dict[str, Any]) -> None:
     """A worker: a ThermoGridVectorEnv of sub-environments ``lo:hi``, driven through ``conn``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle (it closes us)
-    obs, actions, reward, terminated, truncated = (x[lo:hi] for x in _views(shared, n, n_obs, n_act))
+    *views, info_table = _views(shared, n, n_obs, n_act)
+    obs, actions, reward, terminated, truncated = (x[lo:hi] for x in views)
     try:
         env = ThermoGridVectorEnv(hi - lo, **kwargs)
         conn.send(("ok", {}))
@@ -308,6 +363,7 @@ def _worker(conn: Any, lo: int, hi: int, n: int, n_obs: int, n_act: int, shared:
             else:
                 o, r, te, tr, info = env.step(actions)
                 reward[:], terminated[:], truncated[:] = r, te, tr
+                info = _put_step_info(info, info_table, lo, hi)
             obs[:] = o
             conn.send(("ok", info))
         except Exception as exc:  # noqa: BLE001 - reported to the main process
