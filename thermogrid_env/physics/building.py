@@ -37,6 +37,7 @@ import pandas as pd
 
 from thermogrid_env.datasets import load_house_types
 from thermogrid_env.errors import ConfigError, DataError
+from thermogrid_env.physics.trusted import from_trusted
 
 PARAM_FIELDS: tuple[str, ...] = (
     "c_i_kwh_per_k", "c_e_kwh_per_k", "r_ie_k_per_kw", "r_ea_k_per_kw", "r_ia_k_per_kw", "a_i_m2",
@@ -276,12 +277,7 @@ def sample_house_params(rng: np.random.Generator, n: int, renovation_levels: Seq
 
 def _trusted_params(arrays: dict[str, np.ndarray]) -> BuildingParams:
     """Parameters from ``(n,)`` float64 arrays that are rows of the validated table (no new checks)."""
-    params = object.__new__(BuildingParams)
-    for f in PARAM_FIELDS:
-        arr = arrays[f]
-        arr.setflags(write=False)
-        object.__setattr__(params, f, arr)
-    return params
+    return from_trusted(BuildingParams, **{f: arrays[f] for f in PARAM_FIELDS})
 
 
 def discretize_house_types(type_ids: Sequence[str], dt_s: float) -> BuildingModel:

@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from thermogrid_env.errors import ConfigError
+from thermogrid_env.physics.trusted import from_trusted
 
 # fmt: off
 __all__ = [
@@ -159,18 +160,14 @@ class EVSessions:
         the valid ranges, so the checks of ``__init__`` are skipped there (tested against them). The
         sessions take over the given arrays (made read-only, not copied): pass fresh ones.
         """
-        obj = object.__new__(cls)
         n = np.shape(fields["arrival_step"])
+        arrays = {}
         for name in _FIELDS:
             dtype = np.int64 if name in _INT_FIELDS else (np.bool_ if name in _BOOL_FIELDS else np.float64)
             value = fields[name]
-            if isinstance(value, np.ndarray) and value.shape == n:
-                arr = value.astype(dtype, copy=False)
-            else:
-                arr = np.full(n, value, dtype=dtype)
-            arr.setflags(write=False)
-            object.__setattr__(obj, name, arr)
-        return obj
+            is_row = isinstance(value, np.ndarray) and value.shape == n
+            arrays[name] = value.astype(dtype, copy=False) if is_row else np.full(n, value, dtype=dtype)
+        return from_trusted(cls, **arrays)
 
     def __len__(self) -> int:
         return self.n_evs

@@ -101,9 +101,10 @@ HEATING_CURVES: dict[str, tuple[float, float]] = {
 Source: When2Heat (Ruhnau et al. 2019)."""
 
 EMITTERS: tuple[str, ...] = tuple(HEATING_CURVES)
+"""Valid emitter (heat distribution system) names."""
+
 _ALL_CURVES = np.array([HEATING_CURVES[e] for e in EMITTERS], dtype=np.float64)  # (offset, slope) per emitter
 _ALL_CURVES.setflags(write=False)
-"""Valid emitter (heat distribution system) names."""
 
 _ArrayLike = np.ndarray | float | Sequence[float]
 
@@ -269,18 +270,6 @@ class HeatPumpParams:
         corr = _check_correction(self.cop_correction, "HeatPumpParams.cop_correction")
         object.__setattr__(self, "cop_correction", corr)
         _regression(self.regression, "HeatPumpParams.regression")
-
-    @classmethod
-    def _trusted(cls, p_rated_el_kw: np.ndarray, emitter: tuple[str, ...], emitter_code: np.ndarray) -> HeatPumpParams:
-        """Parameters from validated values (rows of a validated table: every reset builds these):
-        ``p_rated_el_kw`` read-only, ``emitter`` one known name per device, ``emitter_code`` their
-        read-only indices into :data:`EMITTERS`; default correction and regression."""
-        params = object.__new__(cls)
-        for name, value in (("p_rated_el_kw", p_rated_el_kw), ("emitter", emitter),
-                            ("cop_correction", DEFAULT_COP_CORRECTION), ("regression", DEFAULT_REGRESSION),
-                            ("_emitter_code", emitter_code)):
-            object.__setattr__(params, name, value)
-        return params
 
     def __reduce__(self):  # re-validate on unpickle/deepcopy (read-only arrays, no stale caches)
         fields = ("p_rated_el_kw", "emitter", "cop_correction", "regression")

@@ -20,6 +20,7 @@ from functools import cached_property
 import numpy as np
 
 from thermogrid_env.errors import ConfigError, DataError
+from thermogrid_env.physics.trusted import from_trusted
 
 __all__ = [
     "DEFAULT_INVERTER_RATIO",
@@ -258,8 +259,4 @@ def sample_pv(
             f"(got {n}, {p_range_kwp}, {inverter_ratio})."
         )
     p_kwp = rng.uniform(lo, hi, n)  # finite and > 0 by construction: no checks (every reset draws these)
-    params = object.__new__(PVParams)
-    for name, value in (("p_peak_kwp", p_kwp), ("s_inverter_kva", inverter_ratio * p_kwp)):
-        value.setflags(write=False)
-        object.__setattr__(params, name, value)
-    return params
+    return from_trusted(PVParams, p_peak_kwp=p_kwp, s_inverter_kva=inverter_ratio * p_kwp)

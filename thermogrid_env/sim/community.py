@@ -18,7 +18,8 @@ from thermogrid_env.config import Scenario
 from thermogrid_env.network.feeder import Feeder
 from thermogrid_env.network.library import load_feeder
 from thermogrid_env.physics import building, heat_pump, pv, transformer
-from thermogrid_env.sim.devices import HeatPumpHouses, PVSystems, Transformer, trusted
+from thermogrid_env.physics.trusted import from_trusted
+from thermogrid_env.sim.devices import HeatPumpHouses, PVSystems, Transformer
 
 #: Design ambient temperature for heat-pump sizing [°C] (DIN EN 12831, much of Germany).
 T_DESIGN_C = -12.0
@@ -103,16 +104,16 @@ def sample_community(scenario: Scenario, rng: np.random.Generator) -> Community:
         catalogue = _house_catalogue(float(scenario.dt_s))
         idx = building.sample_house_type_index(rng, n_hp)
         model = catalogue.model.take(idx)
-        houses = trusted(HeatPumpHouses, load=hp_load, bus=feeder.load_bus[hp_load], building=model.params,
-                         heat_pump=catalogue.heat_pumps(idx), dt_s=float(scenario.dt_s),
-                         house_type=tuple(catalogue.house_type[i] for i in idx), model=model)
+        houses = from_trusted(HeatPumpHouses, load=hp_load, bus=feeder.load_bus[hp_load], building=model.params,
+                              heat_pump=catalogue.heat_pumps(idx), dt_s=float(scenario.dt_s),
+                              house_type=tuple(catalogue.house_type[i] for i in idx), model=model)
     else:
         houses = HeatPumpHouses.empty(float(scenario.dt_s))
 
     ev_load = _pick(rng, households, n_ev)
 
     pv_load = _pick(rng, households, n_pv)
-    pvs = (trusted(PVSystems, load=pv_load, bus=feeder.load_bus[pv_load], params=pv.sample_pv(rng, n_pv))
+    pvs = (from_trusted(PVSystems, load=pv_load, bus=feeder.load_bus[pv_load], params=pv.sample_pv(rng, n_pv))
            if n_pv else PVSystems.empty())
 
     return Community(
@@ -143,10 +144,9 @@ class _HouseCatalogue:
 
     def heat_pumps(self, idx: np.ndarray) -> heat_pump.HeatPumpParams:
         """The heat pumps of the houses of types ``idx`` (rows of the validated catalogue)."""
-        p, code = self.p_rated_el_kw[idx], self.emitter_code[idx]
-        p.setflags(write=False)
-        code.setflags(write=False)
-        return heat_pump.HeatPumpParams._trusted(p, tuple(self.emitter[i] for i in idx), code)
+        return from_trusted(heat_pump.HeatPumpParams, p_rated_el_kw=self.p_rated_el_kw[idx],
+                            emitter=tuple(self.emitter[i] for i in idx), cop_correction=heat_pump.DEFAULT_COP_CORRECTION,
+                            regression=heat_pump.DEFAULT_REGRESSION, _emitter_code=self.emitter_code[idx])
 
 
 @lru_cache(maxsize=8)

@@ -41,18 +41,6 @@ def _index_array(name: str, value: object, n: int) -> np.ndarray:
     return arr
 
 
-def trusted(cls: type, **fields: object) -> object:
-    """An instance of the frozen dataclass ``cls`` from values that are valid by construction (a
-    reset's draws and rows of validated tables), without its checks; index arrays must already be
-    int64. Arrays are made read-only, as the checked constructor does."""
-    obj = object.__new__(cls)
-    for name, value in fields.items():
-        if isinstance(value, np.ndarray):
-            value.setflags(write=False)
-        object.__setattr__(obj, name, value)
-    return obj
-
-
 @dataclass(frozen=True, eq=False)
 class HeatPumpHouses:
     """Houses heated by air-source heat pumps (``n`` houses, possibly 0).
